@@ -1,0 +1,27 @@
+# dialsim: `make run` sets everything up and runs the bundled baseline scenario;
+# `make test` runs the test suite (what CI runs). Both create .venv on first use.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: setup
+	$(VENV)/bin/dialsim run scenarios/baseline.toml
+
+test: setup
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,166 @@
+"""Experiments: replications of every strategy over one scenario, and their statistics.
+
+A task is one replication: it draws the replication's world once (named streams,
+see :mod:`sim.streams`) and runs every requested strategy on that same world, so
+strategies are compared on common random numbers. Tasks are independent and carry
+everything they need (plain data), so any executor gives identical results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from .executors import Executor, SerialExecutor
+from .metrics import SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from .model import Campaign
+from .results import CallLogWriter
+from .scenario import Scenario
+from .stats import Interval, t_interval
+from .strategies import compile_policy, policy_from_spec
+from .streams import build_world
+
+
+@dataclass(frozen=True)
+class ReplicationTask:
+    """Everything a worker needs for one replication (picklable, plain data)."""
+
+    scenario: dict  # Scenario.resolved()
+    seed: int
+    replication: int
+    strategies: tuple[str, ...]
+    calls_dir: str | None = None  # write the per-call log part here when set
+
+
+@dataclass
+class ReplicationResult:
+    replication: int
+    rows: list[dict]  # one per strategy: key columns + metrics
+    timeline: dict  # column -> list
+    calls_parts: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def run_replication(task: ReplicationTask) -> ReplicationResult:
+    """Run every strategy of ``task`` on one shared world. Deterministic in the task."""
+    started = time.perf_counter()
+    scenario = Scenario.model_validate(task.scenario)
+    world = build_world(scenario, task.seed, task.replication)
+    specs = {spec.name: spec for spec in scenario.strategies}
+    rows, parts = [], []
+    timeline = {name: [] for name in TIMELINE_SCHEMA.names}
+    for name in task.strategies:
+        policy = policy_from_spec(specs[name])
+        table = compile_policy(policy, scenario.cadence.max_attempts)
+        log = None
+        if task.calls_dir is not None:
+            path = Path(task.calls_dir) / f"calls-r{task.replication:05d}-{len(parts):03d}.parquet"
+            log = CallLogWriter(path, name, task.replication)
+            parts.append(str(path))
+        campaign = Campaign(scenario, world, table, len(policy.message_labels), call_log=log)
+        metrics = campaign.run()
+        if log is not None:
+            log.close()
+        rows.append({"strategy": name, "replication": task.replication, "seed": task.seed, **metrics})
+        hourly = campaign.timeline()
+        n_hours = len(hourly["dials"])
+        timeline["strategy"] += [name] * n_hours
+        timeline["replication"] += [task.replication] * n_hours
+        timeline["day"] += [h // 24 for h in range(n_hours)]
+        timeline["hour"] += [h % 24 for h in range(n_hours)]
+        for column in ("dials", "connects", "voicemails_left"):
+            timeline[column] += hourly[column]
+    return ReplicationResult(task.replication, rows, timeline, parts, time.perf_counter() - started)
+
+
+@dataclass
+class RunResult:
+    """All replications of a run, ordered by (replication, strategy order)."""
+
+    scenario: Scenario
+    seed: int
+    strategies: tuple[str, ...]
+    replications: list[ReplicationResult]
+    wall_s: float
+
+    def summary_table(self) -> pa.Table:
+        rows = [row for rep in self.replications for row in rep.rows]
+        columns = {name: [row[name] for row in rows] for name in SUMMARY_SCHEMA.names}
+        return pa.table(columns, schema=SUMMARY_SCHEMA)
+
+    def timeline_table(self) -> pa.Table:
+        columns = {name: [] for name in TIMELINE_SCHEMA.names}
+        for rep in self.replications:
+            for name in columns:
+                columns[name] += rep.timeline[name]
+        return pa.table(columns, schema=TIMELINE_SCHEMA)
+
+    def values(self, strategy: str, metric: str) -> list[float]:
+        """One value per replication, in replication order."""
+        return [row[metric] for rep in self.replications for row in rep.rows
+                if row["strategy"] == strategy]
+
+    def interval(self, strategy: str, metric: str) -> Interval:
+        return t_interval(self.values(strategy, metric))
+
+    def calls_parts(self) -> list[str]:
+        return [part for rep in self.replications for part in rep.calls_parts]
+
+
+def select_strategies(scenario: Scenario, names: Iterable[str] | None) -> tuple[str, ...]:
+    """The requested subset in scenario order; unknown names are a UserError."""
+    from .errors import UserError
+
+    available = scenario.strategy_names()
+    if not names:
+        return tuple(available)
+    names = list(dict.fromkeys(names))
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise UserError(
+            f"--strategy {unknown[0]!r}: not in the scenario; choose from: {', '.join(available)}"
+        )
+    return tuple(n for n in available if n in names)
+
+
+def make_tasks(scenario: Scenario, seed: int, replications: Iterable[int],
+               strategies: tuple[str, ...], calls_dir: Path | None = None) -> list[ReplicationTask]:
+    resolved = scenario.resolved()
+    return [ReplicationTask(resolved, seed, r, strategies, str(calls_dir) if calls_dir else None)
+            for r in replications]
+
+
+def run_experiment(
+    scenario: Scenario,
+    *,
+    seed: int,
+    replications: int,
+    strategies: tuple[str, ...],
+    executor: Executor | None = None,
+    calls_dir: Path | None = None,
+    on_done: Callable[[ReplicationResult], None] | None = None,
+) -> RunResult:
+    """Run ``replications`` replications of ``strategies``; order-independent results."""
+    started = time.perf_counter()
+    executor = executor or SerialExecutor()
+    tasks = make_tasks(scenario, seed, range(replications), strategies, calls_dir)
+    done: list[ReplicationResult] = []
+    for _task, result in executor.map_unordered(run_replication, tasks):
+        done.append(result)
+        if on_done is not None:
+            on_done(result)
+    done.sort(key=lambda result: result.replication)
+    return RunResult(scenario, seed, strategies, done, time.perf_counter() - started)
+
+
+def headline_metrics() -> tuple[str, ...]:
+    """Metrics the CLI table shows, in order."""
+    return (
+        "connects_per_rep_hour", "outbound_connects_per_rep_hour", "dials_per_rep_hour",
+        "voicemails_left", "callbacks_received", "callbacks_missed", "abandon_rate", "opt_outs",
+    )
+

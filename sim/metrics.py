@@ -1,0 +1,94 @@
+"""The metrics of one run (strategy x replication): names, types, units, meaning.
+
+This table is the documented schema of ``summary.parquet`` (docs/results.md is
+checked against it by the tests), so a column can never appear undocumented.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+# name, arrow type, unit, description
+METRICS: tuple[tuple[str, pa.DataType, str, str], ...] = (
+    ("connects_per_rep_hour", pa.float64(), "1/h", "HEADLINE: (outbound + inbound + return connects) / paid rep hours"),
+    ("outbound_connects_per_rep_hour", pa.float64(), "1/h", "outbound connects / paid rep hours"),
+    ("dials_per_rep_hour", pa.float64(), "1/h", "outbound dials / paid rep hours"),
+    ("connects", pa.int64(), "count", "every live conversation with the prospect: outbound + inbound + return"),
+    ("outbound_connects", pa.int64(), "count", "live answers by the right party, bridged to a rep"),
+    ("inbound_connects", pa.int64(), "count", "callbacks answered by a rep"),
+    ("return_connects", pa.int64(), "count", "return calls (to missed callbacks) answered by the prospect"),
+    ("dials", pa.int64(), "count", "outbound dials placed from the list (return calls not included)"),
+    ("bad_numbers", pa.int64(), "count", "dials to a disconnected or wrong number (prospect retired)"),
+    ("live_answers", pa.int64(), "count", "dials a person picked up: connects + gatekeepers + abandoned"),
+    ("gatekeeper_answers", pa.int64(), "count", "live answers by someone other than the prospect"),
+    ("abandoned_calls", pa.int64(), "count", "live answers with no rep free (parallel dialer): the person hears silence"),
+    ("amd_hangups", pa.int64(), "count", "live people the AMD took for a machine and hung up on"),
+    ("abandon_rate", pa.float64(), "ratio", "abandoned_calls / live_answers"),
+    ("abandon_rate_with_amd", pa.float64(), "ratio", "(abandoned_calls + amd_hangups) / (live_answers + amd_hangups), as regulators count"),
+    ("voicemails_reached", pa.int64(), "count", "dials that reached a voicemail greeting"),
+    ("voicemails_left", pa.int64(), "count", "messages left (recorded drop or live)"),
+    ("voicemails_heard", pa.int64(), "count", "messages the prospect listened to"),
+    ("silent_hangups", pa.int64(), "count", "voicemails reached where the strategy (or a busy rep) left no message"),
+    ("no_answers", pa.int64(), "count", "dials that rang out with no voicemail box"),
+    ("cancelled_dials", pa.int64(), "count", "dials hung up while ringing because an inbound call took the rep"),
+    ("silent_misses", pa.int64(), "count", "missed calls the prospect saw with no message (screening input)"),
+    ("callbacks_received", pa.int64(), "count", "inbound callbacks that arrived during the campaign"),
+    ("callbacks_missed", pa.int64(), "count", "callbacks that found no free rep (off shift or busy)"),
+    ("callback_messages", pa.int64(), "count", "missed callers who left a message (queued return calls)"),
+    ("return_calls", pa.int64(), "count", "return calls reps placed to missed callbacks"),
+    ("opt_outs", pa.int64(), "count", "prospects who asked not to be called (left the list)"),
+    ("prospects_dialled", pa.int64(), "count", "unique prospects dialled at least once"),
+    ("prospects_reached", pa.int64(), "count", "unique prospects with at least one connect"),
+    ("mean_attempts_to_reach", pa.float64(), "dials", "mean outbound attempts made to a prospect when first reached (NaN if none)"),
+    ("prospects_exhausted", pa.int64(), "count", "prospects who ran out of attempts unreached"),
+    ("prospects_remaining", pa.int64(), "count", "prospects still on the list at the end"),
+    ("rep_hours", pa.float64(), "h", "paid rep hours = reps x paid shift hours x days"),
+    ("dialling_hours", pa.float64(), "h", "rep time researching, waiting on setup, ringing and AMD (inside shifts)"),
+    ("talking_hours", pa.float64(), "h", "rep time in conversations: connects, gatekeepers, callbacks, return calls"),
+    ("voicemail_hours", pa.float64(), "h", "rep time recognising greetings and speaking live messages"),
+    ("wrapup_hours", pa.float64(), "h", "rep time in after-call work"),
+    ("idle_hours", pa.float64(), "h", "rep time with nothing to dial (list empty or not due)"),
+    ("overtime_hours", pa.float64(), "h", "rep time on calls that ran past the end of a shift window (not paid, not in the split)"),
+)
+
+METRIC_NAMES = tuple(name for name, *_ in METRICS)
+TIME_SPLIT = ("dialling_hours", "talking_hours", "voicemail_hours", "wrapup_hours", "idle_hours")
+
+KEY_COLUMNS: tuple[tuple[str, pa.DataType, str, str], ...] = (
+    ("strategy", pa.string(), "", "voicemail strategy name, as in the scenario"),
+    ("replication", pa.int32(), "", "replication index 0..N-1"),
+    ("seed", pa.int64(), "", "the run's base seed (streams are keyed by seed, replication, purpose)"),
+)
+
+SUMMARY_SCHEMA = pa.schema(
+    [pa.field(name, dtype, metadata={"unit": unit, "description": desc})
+     for name, dtype, unit, desc in KEY_COLUMNS + METRICS]
+)
+
+TIMELINE_SCHEMA = pa.schema([
+    pa.field("strategy", pa.string()),
+    pa.field("replication", pa.int32()),
+    pa.field("day", pa.int32()),
+    pa.field("hour", pa.int8()),
+    pa.field("dials", pa.int64()),
+    pa.field("connects", pa.int64()),
+    pa.field("voicemails_left", pa.int64()),
+])
+
+CALLS_SCHEMA = pa.schema([
+    pa.field("strategy", pa.dictionary(pa.int8(), pa.string())),
+    pa.field("replication", pa.int32()),
+    pa.field("time_s", pa.float64(), metadata={"unit": "s", "description": "dial start, seconds since day 0 00:00"}),
+    pa.field("day", pa.int32()),
+    pa.field("rep", pa.int32()),
+    pa.field("line", pa.int16(), metadata={"description": "dialer line (0..k-1); -1 for inbound and return calls"}),
+    pa.field("prospect", pa.int32()),
+    pa.field("attempt", pa.int16(), metadata={"description": "1-based outbound attempt (for inbound/return: the attempt that caused it)"}),
+    pa.field("direction", pa.dictionary(pa.int8(), pa.string())),
+    pa.field("outcome", pa.dictionary(pa.int8(), pa.string())),
+    pa.field("action", pa.dictionary(pa.int8(), pa.string()), metadata={"description": "message, silent or none"}),
+    pa.field("message_id", pa.int16(), metadata={"description": "message index in the strategy, -1 if none"}),
+    pa.field("ring_s", pa.float64(), metadata={"unit": "s"}),
+    pa.field("talk_s", pa.float64(), metadata={"unit": "s"}),
+    pa.field("rep_busy_s", pa.float64(), metadata={"unit": "s", "description": "rep time the call took, dialling included"}),
+])

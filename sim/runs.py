@@ -1,0 +1,103 @@
+"""A run, start to finish: experiment -> results folder (summary, timeline, calls, manifest).
+
+The CLI's ``dialsim run`` is a thin wrapper over :func:`execute_run`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .executors import local_executor
+from .experiment import ReplicationResult, RunResult, run_experiment
+from .metrics import CALLS_SCHEMA
+from .results import (
+    MANIFEST,
+    RESULTS_SCHEMA_VERSION,
+    command_line,
+    environment_versions,
+    merge_parquet_parts,
+    staged_directory,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from .scenario import Scenario
+
+SUMMARY_FILE = "summary.parquet"
+TIMELINE_FILE = "timeline.parquet"
+CALLS_FILE = "calls.parquet"
+
+
+def default_out_dir(scenario: Scenario, results_root: Path = Path("results")) -> Path:
+    return results_root / _safe_name(scenario.name)
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name).strip("._")
+    return cleaned or "run"
+
+
+def execute_run(
+    scenario: Scenario,
+    *,
+    out_dir: Path,
+    seed: int,
+    replications: int,
+    strategies: tuple[str, ...],
+    workers: int | None = None,
+    calls: bool = False,
+    source: str | None = None,
+    on_done: Callable[[ReplicationResult], None] | None = None,
+) -> RunResult:
+    """Run the experiment and write its results folder atomically. Returns the results."""
+    started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    with staged_directory(Path(out_dir)) as stage:
+        parts_dir = None
+        if calls:
+            parts_dir = stage / "_calls_parts"
+            parts_dir.mkdir()
+        with local_executor(workers) as executor:
+            result = run_experiment(
+                scenario, seed=seed, replications=replications, strategies=strategies,
+                executor=executor, calls_dir=parts_dir, on_done=on_done,
+            )
+        write_started = time.perf_counter()
+        files = {}
+        summary = result.summary_table()
+        write_parquet_atomic(summary, stage / SUMMARY_FILE)
+        files[SUMMARY_FILE] = summary.num_rows
+        timeline = result.timeline_table()
+        write_parquet_atomic(timeline, stage / TIMELINE_FILE)
+        files[TIMELINE_FILE] = timeline.num_rows
+        if calls:
+            files[CALLS_FILE] = merge_parquet_parts(
+                [Path(p) for p in result.calls_parts()], stage / CALLS_FILE, CALLS_SCHEMA
+            )
+            for part in parts_dir.iterdir():
+                part.unlink()
+            parts_dir.rmdir()
+        manifest = {
+            "results_schema_version": RESULTS_SCHEMA_VERSION,
+            "kind": "run",
+            "scenario_name": scenario.name,
+            "scenario_source": source,
+            "scenario": scenario.resolved(),
+            "seed": seed,
+            "replications": replications,
+            "strategies": list(strategies),
+            "baseline": scenario.experiment.baseline or strategies[0],
+            "versions": environment_versions(),
+            "command": command_line(),
+            "started_at": started_at,
+            "timings_s": {
+                "simulate": round(result.wall_s, 3),
+                "write": round(time.perf_counter() - write_started, 3),
+                "per_replication": [round(r.wall_s, 3) for r in result.replications],
+            },
+            "workers": workers,
+            "files": files,
+        }
+        write_json_atomic(manifest, stage / MANIFEST)
+    return result

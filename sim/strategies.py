@@ -1,0 +1,96 @@
+"""Voicemail strategies: at each voicemail reached, a silent hang-up or which message.
+
+Every built-in is a message sequence over the prospect's voicemail encounters
+(0 = the first time this prospect's voicemail answers):
+
+- ``never``: silent every time;
+- ``always``: message A every time;
+- ``rotate`` (``n_messages``): M1, M2, ..., Mn, M1, ... (a fresh reason each time);
+- ``first_n`` (``n``): M1..Mn on the first n encounters, then silent;
+- ``sequence``: the scenario's own labels, ``"-"`` for silence, then cycle,
+  repeat the last entry, or go silent.
+
+Anything a sequence cannot say implements :class:`VoicemailPolicy`. The model asks
+the policy once per encounter index, so policies compile to a lookup table
+(``SILENT`` = -1, else a message id 0..n_messages-1) and the hot path is one index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from .scenario import StrategySpec
+
+SILENT = -1
+SILENT_LABEL = "-"
+
+
+class VoicemailPolicy(Protocol):
+    """What to do at a prospect's ``encounter``-th voicemail (0-based)."""
+
+    name: str
+    message_labels: tuple[str, ...]
+
+    def message_at(self, encounter: int) -> int:
+        """Message id (index into ``message_labels``) or ``SILENT``."""
+        ...
+
+
+@dataclass(frozen=True)
+class SequencePolicy:
+    """A strategy written as a sequence of labels over voicemail encounters."""
+
+    name: str
+    sequence: tuple[str, ...]
+    then: str = "cycle"  # cycle | repeat_last | silent
+
+    @property
+    def message_labels(self) -> tuple[str, ...]:
+        labels: list[str] = []
+        for label in self.sequence:
+            if label != SILENT_LABEL and label not in labels:
+                labels.append(label)
+        return tuple(labels)
+
+    def message_at(self, encounter: int) -> int:
+        if not self.sequence:
+            return SILENT
+        n = len(self.sequence)
+        if encounter < n:
+            label = self.sequence[encounter]
+        elif self.then == "cycle":
+            label = self.sequence[encounter % n]
+        elif self.then == "repeat_last":
+            label = self.sequence[-1]
+        else:
+            return SILENT
+        return SILENT if label == SILENT_LABEL else self.message_labels.index(label)
+
+
+def policy_from_spec(spec: StrategySpec) -> SequencePolicy:
+    """The policy a validated scenario strategy entry describes."""
+    if spec.kind == "never":
+        return SequencePolicy(spec.name, (), "silent")
+    if spec.kind == "always":
+        return SequencePolicy(spec.name, ("A",), "cycle")
+    if spec.kind == "rotate":
+        return SequencePolicy(spec.name, tuple(f"M{i + 1}" for i in range(spec.n_messages)), "cycle")
+    if spec.kind == "first_n":
+        return SequencePolicy(spec.name, tuple(f"M{i + 1}" for i in range(spec.n)), "silent")
+    return SequencePolicy(spec.name, tuple(spec.sequence), spec.then)
+
+
+def compile_policy(policy: VoicemailPolicy, max_encounters: int) -> list[int]:
+    """Lookup table: encounter index -> message id or SILENT (checked against labels)."""
+    n_labels = len(policy.message_labels)
+    table = []
+    for encounter in range(max_encounters):
+        action = int(policy.message_at(encounter))
+        if action != SILENT and not (0 <= action < n_labels):
+            raise ValueError(
+                f"policy {policy.name!r} returned message {action} at encounter {encounter}; "
+                f"it has {n_labels} messages"
+            )
+        table.append(action)
+    return table
