@@ -185,8 +185,8 @@ class Screening(Strict):
 
 
 class Callbacks(Strict):
-    p_listen: Probability = Field(0.6, description="P(a voicemail left is heard)")
-    p_callback: Probability = Field(0.01, description="P(callback | a fresh message heard)")
+    p_listen: Probability = Field(0.5, description="P(a voicemail left is heard)")
+    p_callback: Probability = Field(0.02, description="P(callback | a fresh message heard)")
     repeat_message_mult: float = Field(
         0.5, ge=0, le=1, description="callback multiplier per earlier hearing of the same message"
     )
@@ -230,17 +230,17 @@ class Segment(Strict):
 
     name: str = Field("all", min_length=1)
     weight: float = Field(1.0, gt=0)
-    p_bad_number: Probability = 0.05
+    p_bad_number: Probability = 0.06
     reachability: Probability = Field(
         0.3, description="mean P(the prospect is at the phone when dialled)"
     )
     reachability_concentration: float | None = Field(
-        8.0, gt=0, description="Beta concentration: higher = more alike; null = all identical"
+        6.0, gt=0, description="Beta concentration: higher = more alike; null = all identical"
     )
     p_pickup: Probability = Field(
         0.25, description="P(pick up an unknown number | at the phone), before screening"
     )
-    p_voicemail_box: Probability = Field(0.85, description="P(an unanswered call reaches voicemail)")
+    p_voicemail_box: Probability = Field(0.8, description="P(an unanswered call reaches voicemail)")
     p_right_party: Probability = Field(0.75, description="P(a live answer is the prospect)")
     callback_propensity_sigma: float = Field(
         0.8, ge=0, le=5, description="spread of a log-normal (mean 1) callback multiplier"
@@ -251,7 +251,7 @@ class Segment(Strict):
 
 
 class Prospects(Strict):
-    count: int = Field(3000, ge=1, le=5_000_000)
+    count: int = Field(4000, ge=1, le=5_000_000)
     segments: list[Segment] = Field(default_factory=lambda: [Segment()], min_length=1)
     hourly_availability: list[float] = Field(
         default_factory=lambda: [1.0] * 24,
