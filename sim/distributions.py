@@ -112,5 +112,7 @@ def coerce_distribution(value):
     if isinstance(value, bool):
         return value  # let pydantic reject it with its own message
     if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration must be >= 0")
         return {"dist": "fixed", "value": value}
     return value

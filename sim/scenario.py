@@ -54,7 +54,7 @@ def _check_clock(value: str) -> str:
         or not (0 <= int(parts[0]) <= 24 and 0 <= int(parts[1]) < 60)
         or (int(parts[0]) == 24 and int(parts[1]) != 0)
     ):
-        raise ValueError(f"expected a clock time 'HH:MM' (00:00-24:00), got {value!r}")
+        raise ValueError("expected a clock time 'HH:MM' (00:00-24:00)")
     return value
 
 
@@ -371,15 +371,21 @@ class Scenario(Strict):
     )
     experiment: Experiment = Field(default_factory=Experiment)
 
-    @model_validator(mode="after")
-    def _names(self):
-        names = [s.name for s in self.strategies]
+    @field_validator("strategies")
+    @classmethod
+    def _unique_names(cls, strategies):
+        names = [s.name for s in strategies]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
+        return strategies
+
+    @model_validator(mode="after")
+    def _baseline_is_a_strategy(self):
+        names = [s.name for s in self.strategies]
         if self.experiment.baseline is not None and self.experiment.baseline not in names:
             raise ValueError(
-                f"experiment.baseline {self.experiment.baseline!r} is not a strategy here; "
+                f"experiment.baseline: {self.experiment.baseline!r} is not a strategy here; "
                 f"choose one of: {', '.join(names)}"
             )
         return self
@@ -407,7 +413,7 @@ def _format_loc(loc: tuple) -> str:
             continue
         else:
             parts.append(str(item))
-    return ".".join(parts) or "(top level)"
+    return ".".join(parts)
 
 
 def _format_error(err: dict) -> str:
@@ -431,7 +437,8 @@ def validation_message(source: str, error: ValidationError) -> str:
     """One line per problem: ``source: key.path: problem``."""
     lines = []
     for err in error.errors():
-        lines.append(f"{source}: {_format_loc(err['loc'])}: {_format_error(err)}")
+        loc = _format_loc(err["loc"])
+        lines.append(f"{source}: {loc + ': ' if loc else ''}{_format_error(err)}")
     return "\n".join(lines)
 
 
@@ -452,13 +459,19 @@ def read_scenario_file(path: str | Path) -> dict:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"team.reps=8"`` -> (["team", "reps"], 8). Values are TOML; bare words are strings."""
+    """``"team.reps=8"`` -> (["team", "reps"], 8).
+
+    Values are TOML (numbers, booleans, "strings", [lists], {tables}); a bare word is a
+    string, and a bare ``null`` clears an optional key (TOML itself has no null).
+    """
     if "=" not in text:
         raise UserError(f"--set {text!r}: expected key.path=value")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise UserError(f"--set {text!r}: expected key.path=value")
+    if raw.strip() == "null":
+        return key.split("."), None
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -532,13 +545,40 @@ def build_scenario(data: dict, source: str = "scenario") -> Scenario:
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override (``--set``) and validate a scenario file."""
     data = read_scenario_file(path)
-    return build_scenario(with_overrides(data, overrides), str(path))
+    source = str(path)
+    try:
+        return build_scenario(with_overrides(data, overrides, source), source)
+    except UserError as exc:
+        raise UserError(_credit_overrides(str(exc), source, overrides)) from None
 
 
-def with_overrides(data: dict, overrides) -> dict:
-    """A copy of ``data`` with each ``key.path=value`` applied."""
-    data = copy.deepcopy(data)
+def _credit_overrides(message: str, source: str, overrides) -> str:
+    """Say ``--set key=value`` instead of the file where an override caused the error."""
+    keys = {text.split("=", 1)[0].strip(): text for text in overrides if "=" in text}
+    lines = []
+    for line in message.splitlines():
+        if line.startswith(f"{source}: "):
+            rest = line[len(source) + 2:]
+            where = rest.split(": ", 1)[0]
+            for key, text in keys.items():
+                if where == key or key.startswith(where + ".") or where.startswith(key + "."):
+                    line = f"--set {text}: {rest}"
+                    break
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def with_overrides(data: dict, overrides, source: str = "scenario") -> dict:
+    """A copy of ``data`` with each ``key.path=value`` applied.
+
+    Overrides land on the fully resolved scenario (defaults filled in), so any key the
+    schema knows can be set, including items of lists the file left at their default
+    (``prospects.segments.0.p_pickup``); the result is validated like a file.
+    """
+    if not overrides:
+        return copy.deepcopy(data)
+    resolved = build_scenario(copy.deepcopy(data), source).resolved()
     for text in overrides:
         path, value = parse_override(text)
-        apply_override(data, path, value, f"--set {text}")
-    return data
+        apply_override(resolved, path, value, f"--set {text}")
+    return resolved

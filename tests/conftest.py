@@ -1,0 +1,66 @@
+"""Shared helpers: small scenarios built in code, and an in-memory call recorder."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from sim.model import Campaign
+from sim.scenario import build_scenario, with_overrides
+from sim.strategies import compile_policy, policy_from_spec
+from sim.streams import build_world
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+
+# A deliberately small, fast scenario: override what a test is about.
+SMALL = {
+    "schema_version": 1,
+    "name": "small",
+    "calendar": {"days": 2},
+    "team": {"reps": 2},
+    "prospects": {"count": 400},
+    "strategies": ["never", "always", {"name": "rotate", "kind": "rotate", "n_messages": 3}],
+    "experiment": {"replications": 3, "seed": 11},
+}
+
+
+def make_scenario(*overrides: str, base: dict | None = None):
+    """A validated scenario: SMALL (or ``base``) with ``key.path=value`` overrides."""
+    data = with_overrides(copy.deepcopy(base or SMALL), overrides)
+    return build_scenario(data, "test")
+
+
+class Recorder:
+    """Stands in for CallLogWriter: keeps rows in memory (tests only)."""
+
+    FIELDS = ("time_s", "rep", "line", "prospect", "attempt", "direction", "outcome",
+              "message_id", "ring_s", "talk_s", "rep_busy_s")
+
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def append(self, *values):
+        self.rows.append(dict(zip(self.FIELDS, values)))
+
+    def outbound(self):
+        return [r for r in self.rows if r["direction"] == "outbound"]
+
+
+def run_campaign(scenario, strategy: str = "never", replication: int = 0, seed: int = 1,
+                 record: bool = False):
+    """Run one strategy on one replication; returns (metrics, campaign, recorder)."""
+    world = build_world(scenario, seed, replication)
+    spec = {s.name: s for s in scenario.strategies}[strategy]
+    policy = policy_from_spec(spec)
+    recorder = Recorder() if record else None
+    campaign = Campaign(scenario, world, compile_policy(policy, scenario.cadence.max_attempts),
+                        len(policy.message_labels), call_log=recorder)
+    return campaign.run(), campaign, recorder
+
+
+@pytest.fixture
+def small():
+    return make_scenario()

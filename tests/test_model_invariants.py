@@ -1,0 +1,95 @@
+"""Invariants that hold on every run, whatever the parameters (property tests)."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.metrics import METRIC_NAMES, TIME_SPLIT
+
+from .conftest import make_scenario, run_campaign
+
+probability = st.floats(0.0, 1.0)
+
+
+@st.composite
+def scenarios(draw):
+    overrides = [
+        f"team.reps={draw(st.integers(1, 3))}",
+        f"team.lines_per_rep={draw(st.integers(1, 3))}",
+        f'team.inbound_routing="{draw(st.sampled_from(["own_rep", "any_rep"]))}"',
+        f"calendar.days={draw(st.integers(1, 3))}",
+        f"prospects.count={draw(st.integers(5, 250))}",
+        f"cadence.max_attempts={draw(st.integers(1, 5))}",
+        f"cadence.min_gap_h={draw(st.floats(0, 30))}",
+        f"cadence.max_attempts_per_day={draw(st.integers(1, 3))}",
+        f'cadence.list_order="{draw(st.sampled_from(["retries_first", "fresh_first"]))}"',
+        f"dialer.amd.enabled={str(draw(st.booleans())).lower()}",
+        f"dialer.amd.false_machine={draw(probability)}",
+        f"dialer.amd.false_human={draw(probability)}",
+        f'voicemail.drop_mode="{draw(st.sampled_from(["recorded", "live"]))}"',
+        f"screening.answer_mult_per_silent_miss={draw(st.floats(0.1, 1.0))}",
+        f"screening.answer_mult_per_voicemail={draw(st.floats(0.5, 2.0))}",
+        f"callbacks.p_listen={draw(probability)}",
+        f"callbacks.p_callback={draw(probability)}",
+        f"callbacks.p_callback_missed_call={draw(st.floats(0, 0.3))}",
+        f"callbacks.delay_h={draw(st.floats(0.01, 30))}",
+        f"conversation.p_follow_up_after_connect={draw(st.floats(0, 0.5))}",
+        f"opt_out.p_per_connect={draw(probability)}",
+        f"prospects.segments.0.p_pickup={draw(probability)}",
+        f"prospects.segments.0.reachability={draw(probability)}",
+        f"prospects.segments.0.p_bad_number={draw(st.floats(0, 0.5))}",
+        f"prospects.segments.0.utc_offset_h={draw(st.sampled_from([-8, -3, 0, 1, 5]))}",
+    ]
+    if draw(st.booleans()):
+        overrides += ["calendar.break_start=null", "calendar.break_end=null"]
+    return make_scenario(*overrides)
+
+
+def check_invariants(scenario, m: dict) -> None:
+    for name in METRIC_NAMES:
+        value = m[name]
+        assert not (isinstance(value, float) and value < 0), (name, value)
+        if isinstance(value, int):
+            assert value >= 0, (name, value)
+    assert m["outbound_connects"] <= m["live_answers"] <= m["dials"]
+    assert m["connects"] == m["outbound_connects"] + m["inbound_connects"] + m["return_connects"]
+    assert m["callbacks_received"] == m["inbound_connects"] + m["callbacks_missed"]
+    assert m["return_connects"] <= m["return_calls"] <= m["callback_messages"] <= m["callbacks_missed"]
+    assert m["voicemails_left"] + m["silent_hangups"] == m["voicemails_reached"]
+    assert m["voicemails_heard"] <= m["voicemails_left"]
+    assert m["dials"] == (m["bad_numbers"] + m["live_answers"] + m["amd_hangups"]
+                          + m["voicemails_reached"] + m["no_answers"] + m["cancelled_dials"])
+    assert m["prospects_reached"] <= m["prospects_dialled"] <= scenario.prospects.count
+    assert 0 <= m["abandon_rate"] <= m["abandon_rate_with_amd"] <= 1 or m["live_answers"] == 0
+    if scenario.team.lines_per_rep == 1:
+        assert m["abandoned_calls"] == 0
+    split = sum(m[name] for name in TIME_SPLIT)
+    assert math.isclose(split, m["rep_hours"], rel_tol=1e-9, abs_tol=1e-9), (split, m["rep_hours"])
+    assert math.isclose(
+        m["rep_hours"],
+        scenario.team.reps * scenario.calendar.days * scenario.calendar.paid_hours_per_day(),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios(), seed=st.integers(0, 2**32), strategy=st.sampled_from(["never", "always", "rotate"]))
+def test_invariants_hold_for_any_scenario(scenario, seed, strategy):
+    metrics, *_ = run_campaign(scenario, strategy, seed=seed)
+    check_invariants(scenario, metrics)
+
+
+def test_invariants_on_shipped_scenarios(tmp_path):
+    from sim.scenario import load_scenario
+
+    from .conftest import SCENARIOS
+
+    for path in sorted(SCENARIOS.glob("*.toml")):
+        if path.name.startswith("sweep"):
+            continue
+        scenario = load_scenario(path, ["calendar.days=2", "prospects.count=500"])
+        for spec in scenario.strategies:
+            metrics, *_ = run_campaign(scenario, spec.name, seed=4)
+            check_invariants(scenario, metrics)
