@@ -153,7 +153,8 @@ def test_installed_command_runs_as_a_subprocess(tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-def test_summary_columns_are_all_documented():
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "results.md").read_text()
+@pytest.mark.parametrize("doc", ["README.md", "docs/results.md"])
+def test_summary_columns_are_all_documented(doc):
+    text = (Path(__file__).resolve().parents[1] / doc).read_text()
     for name in ["strategy", "replication", "seed", *METRIC_NAMES]:
-        assert f"`{name}`" in doc, f"summary column {name} is not documented in docs/results.md"
+        assert f"| `{name}` |" in text, f"summary column {name} is not documented in {doc}"
