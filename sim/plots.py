@@ -1,0 +1,311 @@
+"""Charts of a results folder, as PNG files next to the results (``dialsim plot``).
+
+Four charts, each titled with the scenario name:
+
+- ``connects_per_rep_hour.png``: the headline by strategy with 95% interval bars,
+  and each strategy's paired difference from the baseline with its interval;
+- ``connects_by_hour.png``: connects per rep in each clock hour (mean per day);
+- ``cumulative_connects.png``: connects so far over the campaign's days, with a band;
+- ``funnel.png``: dials -> live answers -> connects, and voicemails left -> heard ->
+  callbacks -> answered.
+
+Matplotlib draws on its Agg canvas, chosen inside :func:`render_charts` (nothing is
+set at import, no display is needed, pyplot's global state is never touched).
+A sweep folder is handed to :func:`sim.sweep_plots.plot_sweep`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from .compare import HEADLINE, resolve_baseline, values_by_strategy
+from .errors import UserError
+from .results import MANIFEST, read_manifest
+from .scenario import Scenario
+from .stats import paired_difference, t_interval
+
+SUMMARY_FILE = "summary.parquet"  # the names sim.runs writes
+TIMELINE_FILE = "timeline.parquet"
+
+CHARTS = ("connects_per_rep_hour.png", "connects_by_hour.png", "cumulative_connects.png",
+          "funnel.png")
+
+# (label, summary column) per funnel stage
+OUTBOUND_FUNNEL = (("dials", "dials"), ("live answers", "live_answers"),
+                   ("connects", "outbound_connects"))
+VOICEMAIL_FUNNEL = (("voicemails left", "voicemails_left"), ("heard", "voicemails_heard"),
+                    ("callbacks", "callbacks_received"), ("answered", "inbound_connects"))
+
+
+@dataclass
+class RunData:
+    """A finished run folder, read and checked: what charts and the report need."""
+
+    run_dir: Path
+    manifest: dict
+    scenario: Scenario  # as run (the manifest's resolved scenario)
+    summary: pa.Table
+    timeline: pa.Table
+    strategies: list[str]
+    baseline: str
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def replications(self) -> int:
+        return len(set(self.summary.column("replication").to_pylist()))
+
+    def values(self, metric: str) -> dict[str, np.ndarray]:
+        return values_by_strategy(self.summary, metric, self.strategies)
+
+
+def load_run(run_dir: Path, baseline: str | None = None) -> RunData:
+    """Read a run folder; a missing, half-written, older or sweep folder is a UserError."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    kind = manifest.get("kind")
+    if kind != "run":
+        raise UserError(f"{run_dir}: manifest kind is {kind!r}, not 'run': this command reads "
+                        "the results folder of one `dialsim run`")
+    summary = _read_table(run_dir, SUMMARY_FILE)
+    timeline = _read_table(run_dir, TIMELINE_FILE)
+    needed = {"strategy", "replication", HEADLINE,
+              *(column for _label, column in OUTBOUND_FUNNEL + VOICEMAIL_FUNNEL)}
+    missing = sorted(needed - set(summary.column_names))
+    if missing:
+        raise UserError(f"{run_dir / SUMMARY_FILE}: missing columns {', '.join(missing)}; "
+                        "written by another dialsim version: re-run the scenario")
+    strategies = list(manifest.get("strategies") or dict.fromkeys(summary.column("strategy").to_pylist()))
+    baseline = resolve_baseline(strategies, baseline, manifest.get("baseline"))
+    try:
+        scenario = Scenario.model_validate(manifest.get("scenario"))
+    except ValidationError as exc:
+        raise UserError(f"{run_dir / MANIFEST}: its scenario was written by another dialsim "
+                        f"version ({exc.error_count()} problems): re-run the scenario") from None
+    return RunData(run_dir, manifest, scenario, summary, timeline, strategies, baseline)
+
+
+def _read_table(run_dir: Path, name: str) -> pa.Table:
+    path = run_dir / name
+    if not path.exists():
+        raise UserError(f"{run_dir}: half-written or damaged results folder ({name} is missing)")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise UserError(f"{path}: unreadable ({exc}); re-run the scenario") from None
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    """Write ``data`` to ``path`` via a temporary name and an atomic rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def plot_results(run_dir: Path, baseline: str | None = None) -> list[Path]:
+    """Charts for a run folder, or for a sweep folder (by sim.sweep_plots)."""
+    manifest = read_manifest(Path(run_dir))
+    if manifest.get("kind") == "sweep":
+        if baseline is not None:
+            raise UserError("--baseline: applies to a run folder, not a sweep")
+        from .sweep_plots import plot_sweep
+
+        return list(plot_sweep(Path(run_dir)))
+    return plot_run(run_dir, baseline)
+
+
+def plot_run(run_dir: Path, baseline: str | None = None) -> list[Path]:
+    """Write every chart of a run folder next to its results; returns the paths."""
+    data = load_run(run_dir, baseline)
+    paths = []
+    for name, png in render_charts(data).items():
+        path = data.run_dir / name
+        write_bytes_atomic(png, path)
+        paths.append(path)
+    return paths
+
+
+def render_charts(data: RunData, names: tuple[str, ...] = CHARTS) -> dict[str, bytes]:
+    """Charts (default: all) as PNG bytes, keyed by file name, in :data:`CHARTS` order."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    drawers = {
+        "connects_per_rep_hour.png": _chart_headline,
+        "connects_by_hour.png": _chart_by_hour,
+        "cumulative_connects.png": _chart_cumulative,
+        "funnel.png": _chart_funnel,
+    }
+    colours = _colours(data.strategies)
+    charts = {}
+    with rc_context({"font.size": 11, "axes.titlesize": 13, "axes.spines.top": False,
+                     "axes.spines.right": False}):
+        for name in (n for n in CHARTS if n in names):
+            fig = Figure(figsize=(10, 5.6), dpi=100, layout="constrained")
+            FigureCanvasAgg(fig)
+            drawers[name](fig, data, colours)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png")
+            charts[name] = buffer.getvalue()
+    return charts
+
+
+def _colours(strategies: list[str]) -> dict[str, str]:
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#7f7f7f", "#bcbd22", "#17becf")
+    return {name: palette[i % len(palette)] for i, name in enumerate(strategies)}
+
+
+def _label(data: RunData, name: str) -> str:
+    return f"{name} (baseline)" if name == data.baseline else name
+
+
+def _half(iv) -> float:
+    return iv.half_width if math.isfinite(iv.half_width) else 0.0
+
+
+def _chart_headline(fig, data: RunData, colours) -> None:
+    values = data.values(HEADLINE)
+    names = data.strategies
+    left, right = fig.subplots(1, 2, width_ratios=(1.1, 1))
+    intervals = [t_interval(values[name]) for name in names]
+    x = np.arange(len(names))
+    left.bar(x, [iv.mean for iv in intervals], yerr=[_half(iv) for iv in intervals],
+             capsize=6, color=[colours[n] for n in names], alpha=0.85)
+    for xi, iv in zip(x, intervals):
+        left.annotate(f"{iv.mean:.2f}", (xi, iv.mean + _half(iv)), xytext=(0, 4),
+                      textcoords="offset points", ha="center", va="bottom", fontsize=9)
+    left.set_xticks(x, names, rotation=20 if len(names) > 4 else 0)
+    left.set_ylabel("connects per paid rep-hour")
+    left.set_title("mean with 95% interval")
+
+    diffs = [paired_difference(values[n], values[data.baseline]) for n in names]
+    right.axvline(0, color="black", linewidth=1)
+    for yi, (name, iv) in enumerate(zip(names, diffs)):
+        right.errorbar(iv.mean, yi, xerr=_half(iv), fmt="o", capsize=6, color=colours[name])
+    right.set_yticks(range(len(names)), [_label(data, n) for n in names])
+    right.invert_yaxis()
+    right.set_xlabel(f"difference from {data.baseline}, connects per rep-hour")
+    right.set_title("paired difference with 95% interval")
+    fig.suptitle(f"{data.name}: connects per rep-hour by voicemail strategy "
+                 f"({data.replications} replications)")
+
+
+def _hourly(data: RunData, column: str) -> dict[str, np.ndarray]:
+    """Per strategy: array (replication, campaign hour) of ``column`` from the timeline."""
+    t = data.timeline
+    days = data.scenario.calendar.days
+    strategy = np.asarray(t.column("strategy").to_pylist(), dtype=object)
+    replication = np.asarray(t.column("replication").to_numpy())
+    index = np.asarray(t.column("day").to_numpy()) * 24 + np.asarray(t.column("hour").to_numpy())
+    values = np.asarray(t.column(column).to_numpy(), dtype=float)
+    reps = sorted(set(replication.tolist()))
+    row_of = {r: i for i, r in enumerate(reps)}
+    out = {}
+    for name in data.strategies:
+        mask = strategy == name
+        grid = np.zeros((len(reps), days * 24))
+        rows = np.array([row_of[r] for r in replication[mask]], dtype=int)
+        np.add.at(grid, (rows, index[mask]), values[mask])
+        out[name] = grid
+    return out
+
+
+def paid_fraction_by_hour(work_windows_s: list[tuple[int, int]]) -> np.ndarray:
+    """Share of each clock hour 0..23 inside the paid work windows (0 = not worked)."""
+    fraction = np.zeros(24)
+    for hour in range(24):
+        start, end = hour * 3600, (hour + 1) * 3600
+        fraction[hour] = sum(max(0, min(end, w1) - max(start, w0)) for w0, w1 in work_windows_s) / 3600
+    return fraction
+
+
+def _chart_by_hour(fig, data: RunData, colours) -> None:
+    ax = fig.subplots()
+    hourly = _hourly(data, "connects")
+    reps, days = data.scenario.team.reps, data.scenario.calendar.days
+    paid = paid_fraction_by_hour(data.scenario.calendar.work_windows_s())
+    worked = np.flatnonzero(paid > 0)
+    hours = np.arange(worked.min(), worked.max() + 1)
+    for name in data.strategies:
+        per_day = hourly[name].reshape(-1, days, 24).mean(axis=(0, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(paid > 0, per_day / (reps * paid), np.nan)  # gaps at breaks
+        ax.plot(hours, rate[hours], marker="o", color=colours[name], label=_label(data, name))
+    ax.set_xticks(hours, [f"{h:02d}:00" for h in hours])
+    ax.set_xlabel("hour of day, team's clock (each point: the hour starting then; gaps: breaks)")
+    ax.set_ylabel("connects per paid rep-hour in that hour")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False)
+    ax.set_title(f"{data.name}: connects by hour of day")
+
+
+def _chart_cumulative(fig, data: RunData, colours) -> None:
+    ax = fig.subplots()
+    hourly = _hourly(data, "connects")
+    days = data.scenario.calendar.days
+    x = np.arange(1, days * 24 + 1) / 24.0  # end of each campaign hour, in days
+    for name in data.strategies:
+        cumulative = np.cumsum(hourly[name], axis=1)
+        mean = cumulative.mean(axis=0)
+        ax.plot(x, mean, color=colours[name], label=_label(data, name))
+        if cumulative.shape[0] > 1:
+            intervals = [t_interval(cumulative[:, i]) for i in range(0, cumulative.shape[1])]
+            half = np.array([_half(iv) for iv in intervals])
+            ax.fill_between(x, mean - half, mean + half, color=colours[name], alpha=0.15,
+                            linewidth=0)
+    ax.set_xticks(range(days + 1), [f"day {d}" if d else "start" for d in range(days + 1)])
+    ax.set_xlim(0, days)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("campaign time (working days; flat overnight)")
+    ax.set_ylabel("connects so far, all reps")
+    ax.legend(frameon=False, loc="upper left")
+    ax.set_title(f"{data.name}: cumulative connects over the campaign (band: 95% interval)")
+
+
+def _chart_funnel(fig, data: RunData, colours) -> None:
+    axes = fig.subplots(1, 2)
+    names = data.strategies
+    for ax, (title, stages) in zip(axes, (("outbound calls", OUTBOUND_FUNNEL),
+                                          ("voicemails", VOICEMAIL_FUNNEL))):
+        height = 0.8 / len(names)
+        top = 1.0
+        for si, name in enumerate(names):
+            means = [float(np.nanmean(data.values(column)[name])) for _label_, column in stages]
+            top = max(top, *means)
+            y = np.arange(len(stages)) + (si - (len(names) - 1) / 2) * height
+            ax.barh(y, means, height=height, color=colours[name], label=_label(data, name))
+            for stage, (yi, m) in enumerate(zip(y, means)):
+                text = f"{m:,.0f}" if m >= 10 or m == 0 else f"{m:,.1f}"
+                if stage and means[stage - 1] > 0:
+                    text += f" ({m / means[stage - 1]:.1%})"
+                ax.annotate(text, (max(m, 1.0), yi), xytext=(3, 0), textcoords="offset points",
+                            va="center", fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlim(1, top * 8)  # bars start at 1 so their lengths compare; room for labels
+        ax.set_yticks(range(len(stages)), [label for label, _column in stages])
+        ax.invert_yaxis()
+        ax.set_xlabel("count per campaign, all reps (mean; log scale)")
+        ax.set_title(title)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=min(len(names), 5), frameon=False)
+    fig.suptitle(f"{data.name}: the funnel, from dials to conversations "
+                 f"({data.scenario.calendar.days} days, "
+                 f"{data.scenario.team.reps} reps; in brackets: share of the stage above)")

@@ -1,0 +1,371 @@
+"""``dialsim report``: one self-contained ``report.html`` a sales manager can read.
+
+The page holds the question, a plain-language verdict, the comparison table, the
+charts (PNG, base64-embedded) and the scenario's key assumptions. It loads nothing
+from the network: no scripts, no fonts, no stylesheets but its own. Every number
+comes from the run folder through the same code as ``comparison.parquet`` and
+``dialsim plot`` (:mod:`sim.compare`, :mod:`sim.plots`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+from . import __version__
+from .compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
+from .distributions import Exponential, Fixed, LogNormal, Uniform
+from .metrics import METRIC_NAMES
+from .plots import RunData, load_run, render_charts, write_bytes_atomic
+from .scenario import Scenario, StrategySpec
+
+REPORT_FILE = "report.html"
+
+QUESTION = (
+    "When a rep's call reaches voicemail, should the rep leave a message, hang up, or "
+    "rotate between several messages? Which choice gives the team the most live "
+    "conversations with prospects (connects) per paid rep-hour?"
+)
+
+CHART_CAPTIONS = {
+    "connects_per_rep_hour.png": (
+        "Left: conversations per paid rep-hour for each strategy, with its 95% interval. "
+        "Right: each strategy minus the baseline, measured on the same simulated prospects "
+        "(paired), which is why these intervals are much narrower than the ones on the left."),
+    "connects_by_hour.png": (
+        "Conversations per paid rep-hour in each hour of the working day."),
+    "cumulative_connects.png": (
+        "Conversations so far over the campaign, all reps together (the shaded band is the "
+        "95% interval; lines are flat overnight)."),
+    "funnel.png": (
+        "Where calls go: dials that a person answers and that become conversations, and "
+        "messages that are heard, returned and answered. Callbacks include a few "
+        "'who called me?' returns of missed calls without a message."),
+}
+
+# Columns of the main table: (summary metric, header, decimals)
+TABLE_METRICS = (
+    ("outbound_connects_per_rep_hour", "outbound connects per rep-hour", 2),
+    ("dials_per_rep_hour", "dials per rep-hour", 1),
+    ("voicemails_left", "voicemails left", 0),
+    ("callbacks_received", "callbacks received", 1),
+    ("inbound_connects", "callbacks answered", 1),
+    ("opt_outs", "opt-outs", 1),
+)
+
+
+def write_report(run_dir: Path, baseline: str | None = None) -> Path:
+    """Write ``report.html`` into the run folder (atomically); returns its path."""
+    data = load_run(Path(run_dir), baseline)
+    page = render_report(data, render_charts(data))
+    path = data.run_dir / REPORT_FILE
+    write_bytes_atomic(page.encode("utf-8"), path)
+    return path
+
+
+def describe_strategy(spec: StrategySpec) -> str:
+    """What reps do at voicemail under ``spec``, in plain words."""
+    if spec.kind == "never":
+        return "hang up at every voicemail; never leave a message"
+    if spec.kind == "always":
+        return "leave the same message at every voicemail"
+    if spec.kind == "rotate":
+        return (f"leave a message at every voicemail, rotating {spec.n_messages} different "
+                "messages")
+    if spec.kind == "first_n":
+        if spec.n == 0:
+            return "hang up at every voicemail (first_n with n = 0)"
+        return (f"leave a different message the first {spec.n} time{'s' if spec.n != 1 else ''} "
+                "a prospect's voicemail answers, then hang up")
+    steps = ", ".join("hang up" if label == "-" else f"message {label}" for label in spec.sequence)
+    then = {"cycle": "then start the list again", "repeat_last": "then repeat the last step",
+            "silent": "then hang up"}[spec.then]
+    return f"at a prospect's successive voicemails: {steps}; {then}"
+
+
+def describe_duration(dist, unit: str) -> str:
+    """A scenario distribution in words: '45 s', 'median 85 s (log-normal ...)'."""
+    if isinstance(dist, Fixed):
+        return f"{dist.value:g} {unit}"
+    if isinstance(dist, Uniform):
+        return f"between {dist.low:g} and {dist.high:g} {unit} (uniform)"
+    if isinstance(dist, Exponential):
+        return f"mean {dist.mean_value:g} {unit} (exponential)"
+    if isinstance(dist, LogNormal):
+        cap = f", at most {dist.max:g} {unit}" if dist.max is not None else ""
+        return f"typically {dist.median:g} {unit} (log-normal median, spread {dist.sigma:g}{cap})"
+    return str(dist)  # pragma: no cover - a new family must be described here
+
+
+def _pct(p: float) -> str:
+    return f"{p:.1%}" if p < 0.1 else f"{p:.0%}"
+
+
+def key_assumptions(s: Scenario) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Groups of (assumption, value in words) that drive the answer."""
+    cal, team, dialer = s.calendar, s.team, s.dialer
+    brk = f", unpaid break {cal.break_start}-{cal.break_end}" if cal.break_start else ""
+    dialer_kind = ("power dialer: one number at a time per rep" if team.lines_per_rep == 1 else
+                   f"parallel dialer: {team.lines_per_rep} lines per rep; a second live answer "
+                   "while the rep is busy is abandoned")
+    amd = dialer.amd
+    amd_text = (f"on: decides in {amd.delay_s:g} s; hangs up on {_pct(amd.false_machine)} of live "
+                f"people, passes {_pct(amd.false_human)} of machines to the rep"
+                if amd.enabled else f"off: reps hear every greeting ({dialer.vm_recognise_s:g} s to recognise one)")
+    vm = s.voicemail
+    drop = (f"recorded drop: the dialer plays a {vm.message_length_s:g} s message, the rep moves on at once"
+            if vm.drop_mode == "recorded" else
+            f"live: the rep waits {vm.beep_wait_s:g} s for the beep and speaks {vm.message_length_s:g} s")
+    sc, cb, cad, opt = s.screening, s.callbacks, s.cadence, s.opt_out
+    vm_effect = ("neutral" if sc.answer_mult_per_voicemail == 1 else
+                 "helps (name recognition)" if sc.answer_mult_per_voicemail > 1 else
+                 "hurts (easier to screen)")
+    groups = [
+        ("Team and calendar", [
+            ("reps", f"{team.reps}"),
+            ("dialer", dialer_kind),
+            ("campaign", f"{cal.days} working days, shift {cal.shift_start}-{cal.shift_end}{brk}: "
+                         f"{cal.paid_hours_per_day():g} paid hours per rep per day"),
+            ("callbacks go to", "the rep who called" if team.inbound_routing == "own_rep" else "any free rep"),
+        ]),
+        ("The list", [("prospects", f"{s.prospects.count:,}")] + [
+            (f"segment '{seg.name}'" if len(s.prospects.segments) > 1 else "prospects are",
+             (f"{seg.weight / sum(x.weight for x in s.prospects.segments):.0%} of the list; "
+              if len(s.prospects.segments) > 1 else "")
+             + f"at the phone {_pct(seg.reachability)} of the time on average, pick up an unknown "
+               f"number {_pct(seg.p_pickup)} of the time, {_pct(seg.p_voicemail_box)} have voicemail, "
+               f"{_pct(seg.p_bad_number)} bad numbers, {_pct(seg.p_right_party)} of answers are the prospect")
+            for seg in s.prospects.segments
+        ]),
+        ("Calls", [
+            ("ring time before voicemail", f"{dialer.ring_timeout_s:g} s"),
+            ("answering-machine detection", amd_text),
+            ("conversation", describe_duration(s.conversation.talk_s, "s")),
+            ("after-call work", describe_duration(s.conversation.wrap_s, "s")),
+        ]),
+        ("Voicemail and screening", [
+            ("leaving a message", drop),
+            ("each missed call without a message",
+             f"multiplies the prospect's chance to pick up next time by {sc.answer_mult_per_silent_miss:g}"),
+            ("each message heard",
+             f"multiplies it by {sc.answer_mult_per_voicemail:g} ({vm_effect})"),
+        ]),
+        ("Callbacks", [
+            ("messages heard", _pct(cb.p_listen)),
+            ("heard messages returned", f"{_pct(cb.p_callback)} for a new message; a repeat of the "
+                                        f"same message x{cb.repeat_message_mult:g} per earlier hearing"),
+            ("missed calls returned", f"{_pct(cb.p_callback_missed_call)} ('who called me?')"),
+            ("callback delay", describe_duration(cb.delay_h, "h")),
+        ]),
+        ("Cadence and opt-outs", [
+            ("attempts per prospect", f"at most {cad.max_attempts}, {cad.min_gap_h:g} h apart, "
+                                      f"{cad.max_attempts_per_day} per day"),
+            ("do-not-call risk", f"{_pct(opt.p_per_connect)} per conversation, "
+                                 f"{_pct(opt.p_per_heard_voicemail)} per message heard, "
+                                 f"x{opt.growth_per_touch:g} per earlier touch"),
+        ]),
+    ]
+    return groups
+
+
+def _range(low: float, high: float) -> str:
+    return f"{fmt_number(low)} to {fmt_number(high)}"
+
+
+def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
+                       specs: dict[str, StrategySpec]) -> list[str]:
+    """The plain-language answer (HTML-escaped paragraphs)."""
+    e = html.escape
+    s = data.scenario
+    paid_h = s.calendar.paid_hours_per_day() * s.calendar.days
+    reps = s.team.reps
+    if len(data.strategies) == 1:
+        return [f"Only one strategy ({e(found.best)}) was simulated, so there is nothing to "
+                "compare. Add strategies to the scenario and run it again."]
+
+    def who(name):
+        return f"<b>{e(name)}</b> ({e(describe_strategy(specs[name]))})"
+
+    best = found.best
+    parts = []
+    if found.separated:
+        parts.append(f"Best: {who(best)}. It gets {rows[best]['mean']:.2f} conversations per paid "
+                     "rep-hour, more than any other strategy simulated.")
+    else:
+        others = ", ".join(who(n) for n in found.leaders[1:])
+        parts.append(f"The simulation cannot tell {who(best)} apart from {others}: after "
+                     f"{found.n} replications the differences between them are within the "
+                     "noise. Choose between them on other grounds (the effort of recording "
+                     "messages, how prospects feel about repeat messages), or run more "
+                     "replications (<code>dialsim run SCENARIO --precision 0.01</code>).")
+    base = data.baseline
+    if best != base:
+        row = rows[best]
+        extra_rep = row["diff_mean"] * paid_h
+        sure = ("" if row["diff_excludes_zero"] else
+                " That difference is not clear: its interval includes zero.")
+        parts.append(
+            f"Compared with {who(base)}, {e(best)} makes {fmt_number(row['diff_mean'])} more "
+            f"conversations per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
+            f"about {extra_rep:,.0f} more per rep over the {s.calendar.days}-day campaign, "
+            f"{extra_rep * reps:,.0f} for the team of {reps}.{sure}")
+    behind = [n for n in data.strategies if n not in found.leaders]
+    if found.separated and len(data.strategies) > 2:
+        closest = min(found.gaps, key=lambda n: found.gaps[n].mean)
+        gap = found.gaps[closest]
+        parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} conversations per "
+                     f"rep-hour behind ({found.level()} interval {_range(gap.low, gap.high)}).")
+    elif behind and not found.separated:
+        parts.append(f"Clearly behind: {', '.join(e(n) for n in behind)}.")
+    parts.append(
+        "These figures come from simulating the assumptions listed below, not from a real "
+        "phone system: they are as good as those assumptions. The effect of a message on "
+        "whether a prospect picks up next time, and how often messages are returned, matter "
+        "most; change them in the scenario and run it again to see if the answer holds.")
+    return parts
+
+
+def _fmt_iv(mean: float, low: float, high: float, digits: int = 2) -> str:
+    if not math.isfinite(mean):
+        return "-"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} <span class=ci>({low:.{digits}f} to {high:.{digits}f})</span>"
+
+
+def comparison_html(data: RunData, table, specs: dict[str, StrategySpec]) -> str:
+    """The main comparison table (id="comparison"), one row per strategy."""
+    e = html.escape
+    rows_by_metric = {m: comparison_rows(table, m) for m in (HEADLINE, *(m for m, _h, _d in TABLE_METRICS))}
+    head = ("<tr><th>strategy</th><th>what reps do at voicemail</th>"
+            "<th>connects per rep-hour<br><span class=ci>(95% interval)</span></th>"
+            f"<th>difference from {e(data.baseline)}<br><span class=ci>(paired 95% interval)</span></th>"
+            + "".join(f"<th>{e(header)}</th>" for _m, header, _d in TABLE_METRICS) + "</tr>")
+    body = []
+    for name in data.strategies:
+        r = rows_by_metric[HEADLINE][name]
+        if name == data.baseline:
+            diff = "baseline"
+        else:
+            word = ("clearly more" if r["diff_excludes_zero"] and r["diff_mean"] > 0 else
+                    "clearly fewer" if r["diff_excludes_zero"] else "no clear difference")
+            diff = (f"{r['diff_mean']:+.2f} <span class=ci>({r['diff_ci95_low']:+.2f} to "
+                    f"{r['diff_ci95_high']:+.2f})</span><br><span class=word>{word}</span>")
+        cells = [f"<th scope=row>{e(name)}</th>", f"<td class=desc>{e(describe_strategy(specs[name]))}</td>",
+                 f"<td>{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'])}</td>", f"<td>{diff}</td>"]
+        for metric, _header, digits in TABLE_METRICS:
+            cells.append(f"<td>{rows_by_metric[metric][name]['mean']:,.{digits}f}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<table id=comparison class=data><thead>{head}</thead><tbody>{''.join(body)}"
+            "</tbody></table>")
+
+
+def details_html(data: RunData, table) -> str:
+    """Every metric x strategy: mean (95% interval) and the paired difference, folded away."""
+    e = html.escape
+    head = "<tr><th>metric</th>" + "".join(f"<th>{e(n)}</th>" for n in data.strategies) + "</tr>"
+    body = []
+    for metric in METRIC_NAMES:
+        rows = comparison_rows(table, metric)
+        cells = [f"<th scope=row>{e(metric)} <span class=ci>{e(rows[data.strategies[0]]['unit'])}</span></th>"]
+        for name in data.strategies:
+            r = rows[name]
+            diff = "" if name == data.baseline or not math.isfinite(r["diff_mean"]) else (
+                f"<br><span class=ci>{'*' if r['diff_excludes_zero'] else ''}"
+                f"{r['diff_mean']:+.3g} ({r['diff_ci95_low']:+.3g} to {r['diff_ci95_high']:+.3g})</span>")
+            cells.append(f"<td>{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'], 3)}{diff}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<details><summary>Every metric (mean and 95% interval; below it the paired "
+            f"difference from {e(data.baseline)}, * where it excludes zero)</summary>"
+            f"<table id=details class=data><thead>{head}</thead><tbody>{''.join(body)}"
+            "</tbody></table></details>")
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+       max-width: 1080px; margin: 2em auto; padding: 0 1em; color: #1d1d1f; line-height: 1.45; }
+h1 { font-size: 1.7em; margin-bottom: .2em; } h2 { margin-top: 1.8em; border-bottom: 1px solid #ddd; }
+.sub { color: #555; margin-top: 0; }
+.answer { background: #f2f7ee; border-left: 6px solid #4a8a2a; padding: .6em 1.2em; }
+.question { background: #f4f6fb; border-left: 6px solid #3a5a9a; padding: .6em 1.2em; }
+table.data { border-collapse: collapse; width: 100%; font-size: .92em; margin: .6em 0; }
+table.data th, table.data td { border: 1px solid #d6d6d6; padding: .35em .5em; text-align: right;
+                               vertical-align: top; }
+table.data thead th { background: #f3f3f3; text-align: center; }
+table.data th[scope=row], table.data td.desc { text-align: left; }
+.ci { color: #666; font-size: .88em; } .word { font-size: .85em; color: #333; }
+figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #444; font-size: .92em; }
+table.assume td:first-child { color: #444; width: 30%; text-align: left; }
+table.assume { border-collapse: collapse; width: 100%; font-size: .92em; }
+table.assume td { padding: .25em .5em; border-bottom: 1px solid #eee; vertical-align: top; }
+.method { color: #444; font-size: .92em; }
+"""
+
+
+def render_report(data: RunData, charts: dict[str, bytes]) -> str:
+    """The whole page as one HTML string."""
+    e = html.escape
+    s = data.scenario
+    specs = {spec.name: spec for spec in s.strategies}
+    table = comparison_table(data.summary, data.strategies, data.baseline)
+    rows = comparison_rows(table, HEADLINE)
+    found = verdict(data.values(HEADLINE), HEADLINE)
+    answer = "".join(f"<p>{p}</p>" for p in verdict_paragraphs(data, found, rows, specs))
+    figures = "".join(
+        f'<figure><img alt="{e(name[:-4].replace("_", " "))}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        f"<figcaption>{e(CHART_CAPTIONS.get(name, ''))}</figcaption></figure>"
+        for name, png in charts.items()
+    )
+    assumptions = "".join(
+        f"<h3>{e(group)}</h3><table class=assume>"
+        + "".join(f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for label, value in items)
+        + "</table>"
+        for group, items in key_assumptions(s)
+    )
+    n = data.replications
+    manifest = data.manifest
+    method = (
+        f"Each strategy was simulated {n} times (replications) with seed {manifest.get('seed')}. "
+        "Within a replication every strategy meets the same prospects and the same chance "
+        "events (common random numbers), so the difference between two strategies is measured "
+        "replication by replication (paired) and its interval is narrow. A 95% interval means: "
+        "repeating the whole study, 95% of such intervals would contain the long-run value for "
+        "this scenario. 'Best' is claimed only if the leader beats every other strategy, each "
+        f"comparison at {found.pairwise_confidence:.1%} confidence so that all "
+        f"{max(1, len(data.strategies) - 1)} hold together with 95% confidence (Bonferroni). "
+        "Produced by dialsim "
+        f"{e(str(manifest.get('versions', {}).get('dialsim', __version__)))} from "
+        f"{e(str(manifest.get('scenario_source') or s.name))}.")
+    description = f"<p class=sub>{e(s.description)}</p>" if s.description else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Voicemail strategies: {e(s.name)}</title>
+<style>{STYLE}</style></head>
+<body>
+<h1>Voicemail strategies: {e(s.name)}</h1>
+{description}
+<p class=sub>{s.team.reps} reps, {s.calendar.days} working days, {s.prospects.count:,} prospects;
+{len(data.strategies)} strategies, {n} replications each.</p>
+<div class=question><h2 id=question>The question</h2><p>{e(QUESTION)}</p></div>
+<div class=answer><h2 id=answer>The answer</h2>{answer}</div>
+<h2 id=table>The strategies side by side</h2>
+<p>Means over {n} replications of the whole campaign; in brackets the 95% interval.
+The difference column compares each strategy with <b>{e(data.baseline)}</b> on the same
+simulated prospects.</p>
+{comparison_html(data, table, specs)}
+{details_html(data, table)}
+<h2 id=charts>Charts</h2>
+{figures}
+<h2 id=assumptions>Key assumptions</h2>
+<p>The scenario the simulation ran on; every other setting is in the results folder's
+manifest.json.</p>
+{assumptions}
+<h2 id=method>How to read the numbers</h2>
+<p class=method>{method}</p>
+</body></html>
+"""
