@@ -38,8 +38,10 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
+            from rich.markup import escape  # messages may contain "[set]", "[grid]"
+
             for line in str(exc).splitlines():
-                err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True,
+                err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True,
                           soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
 
@@ -65,21 +67,29 @@ def run(
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
+    precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
+    max_replications: Annotated[Optional[int], typer.Option("--max-replications", min=2, metavar="N", help="Cap for --precision (default 200).")] = None,
 ):
     """Simulate every strategy of SCENARIO over N replications and write results."""
+    from sim.compare import resolve_baseline
     from sim.experiment import select_strategies
     from sim.runs import default_out_dir, execute_run
     from sim.scenario import load_scenario
 
     sc = load_scenario(scenario, overrides or ())
     names = select_strategies(sc, strategy)
+    baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
+    _check_precision_options(precision, max_replications, replications)
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
     target = out_dir or default_out_dir(sc)
-    n_workers = min(workers, reps) if workers else None
+    n_workers = min(workers, reps) if workers and precision is None else workers
 
-    show_progress = not quiet and not as_json
-    if show_progress:
+    run_options = dict(out_dir=target, seed=base_seed, replications=reps, strategies=names,
+                       workers=n_workers, calls=calls, source=str(scenario), baseline=baseline,
+                       precision=precision, max_replications=max_replications)
+    if not quiet and not as_json:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -87,35 +97,61 @@ def run(
                             transient=True)
         with progress:
             bar = progress.add_task(f"{sc.name}", total=reps)
-            result = execute_run(sc, out_dir=target, seed=base_seed, replications=reps,
-                                 strategies=names, workers=n_workers, calls=calls,
-                                 source=str(scenario),
-                                 on_done=lambda _r: progress.advance(bar))
+            result = execute_run(sc, **run_options, on_done=lambda _r: progress.advance(bar),
+                                 on_plan=lambda total: progress.update(bar, total=total))
     else:
-        result = execute_run(sc, out_dir=target, seed=base_seed, replications=reps,
-                             strategies=names, workers=n_workers, calls=calls,
-                             source=str(scenario))
+        result = execute_run(sc, **run_options)
 
     if as_json:
         print(json.dumps(_summary_json(result, target), indent=2))
     elif not quiet:
         _print_table(result)
-        err.print(f"results: {target}  ({reps} replications, seed {base_seed}, "
+        err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
+    if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
+        from rich.markup import escape
+
+        style = "" if result.precision.reached else "[bold yellow]warning:[/] "
+        err.print(style + escape(result.precision.message()), highlight=False, soft_wrap=True)
+
+
+def _check_precision_options(precision, max_replications, replications) -> None:
+    """--precision is a fraction in (0, 1); --max-replications goes with it and above -n."""
+    if precision is None:
+        if max_replications is not None:
+            raise UserError("--max-replications: only used with --precision R")
+        return
+    if not 0 < precision < 1:
+        raise UserError(f"--precision {precision}: must be a fraction between 0 and 1 "
+                        "(0.02 = the interval is within ±2% of the mean)")
+    if max_replications is not None and replications is not None and replications > max_replications:
+        raise UserError(f"--max-replications {max_replications}: below the first round "
+                        f"(-n {replications})")
 
 
 def _summary_json(result, target: Path) -> dict:
+    from sim.compare import comparison_table, headline_verdict
     from sim.experiment import headline_metrics
 
-    strategies = {}
-    for name in result.strategies:
-        strategies[name] = {}
-        for metric in headline_metrics():
-            iv = result.interval(name, metric)
-            strategies[name][metric] = {"mean": _num(iv.mean), "ci95_low": _num(iv.low),
-                                        "ci95_high": _num(iv.high)}
+    summary = result.summary_table()
+    table = comparison_table(summary, result.strategies, result.baseline, headline_metrics())
+    strategies = {name: {} for name in result.strategies}
+    for row in table.to_pylist():
+        strategies[row["strategy"]][row["metric"]] = {
+            "mean": _num(row["mean"]), "ci95_low": _num(row["ci95_low"]),
+            "ci95_high": _num(row["ci95_high"]),
+            "diff_vs_baseline": {"mean": _num(row["diff_mean"]),
+                                 "ci95_low": _num(row["diff_ci95_low"]),
+                                 "ci95_high": _num(row["diff_ci95_high"]),
+                                 "excludes_zero": row["diff_excludes_zero"]},
+        }
+    found = headline_verdict(summary, result.strategies)
     return {"results": str(target), "scenario": result.scenario.name, "seed": result.seed,
-            "replications": len(result.replications), "strategies": strategies}
+            "replications": len(result.replications), "baseline": result.baseline,
+            "best": found.best if found.separated else None,
+            "leaders": list(found.leaders), "verdict": found.sentence(),
+            "precision": result.precision.to_manifest() if result.precision else None,
+            "strategies": strategies}
 
 
 def _num(x: float):
@@ -130,12 +166,28 @@ def _fmt_ci(iv, digits=2) -> str:
     return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
 
 
+def _fmt_diff(diff) -> str:
+    """A paired difference, green/red when its interval excludes 0, dim when it does not."""
+    if diff.n == 0 or math.isnan(diff.mean):
+        return "-"
+    text = f"{diff.mean:+.2f} ± {diff.half_width:.2f}" if math.isfinite(diff.half_width) \
+        else f"{diff.mean:+.2f}"
+    if not diff.excludes_zero():
+        return f"[dim]{text}[/]"
+    return f"[green]{text}[/]" if diff.mean > 0 else f"[red]{text}[/]"
+
+
 def _print_table(result) -> None:
+    from sim.compare import HEADLINE, headline_verdict, paired_differences
+
+    summary = result.summary_table()
+    diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
     table = Table(title=f"{result.scenario.name}: {len(result.replications)} replications, "
-                        f"mean ± 95% CI", title_justify="left")
+                        f"mean ± 95% CI; difference vs {result.baseline} paired (same "
+                        "random numbers)", title_justify="left")
     table.add_column("strategy", style="bold", no_wrap=True)
-    for header in ("connects/rep-h", "outbound/rep-h", "dials/rep-h", "VMs left",
-                   "callbacks", "missed", "abandon", "opt-outs"):
+    for header in ("connects/rep-h", f"vs {result.baseline}", "outbound/rep-h", "dials/rep-h",
+                   "VMs left", "callbacks", "missed", "abandon", "opt-outs"):
         table.add_column(header, justify="right", no_wrap=True)
     for name in result.strategies:
         iv = functools.partial(result.interval, name)
@@ -143,6 +195,7 @@ def _print_table(result) -> None:
         table.add_row(
             name,
             _fmt_ci(iv("connects_per_rep_hour")),
+            "baseline" if name == result.baseline else _fmt_diff(diffs[name]),
             _fmt_ci(iv("outbound_connects_per_rep_hour")),
             _fmt_ci(iv("dials_per_rep_hour"), 1),
             f"{iv('voicemails_left').mean:,.0f}",
@@ -152,6 +205,8 @@ def _print_table(result) -> None:
             f"{iv('opt_outs').mean:,.1f}",
         )
     out.print(table)
+    out.print(f"verdict: {headline_verdict(summary, result.strategies).sentence()}",
+              highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -191,6 +246,54 @@ def new(
 
     write_starter(path, force=force)
     err.print(f"wrote {path}; try: dialsim run {path}", highlight=False)
+
+
+ResultsDir = Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder (from dialsim run; plot also takes a sweep's).")]
+BaselineOption = Annotated[Optional[str], typer.Option("--baseline", help="Compare with this strategy (default: the run's baseline).")]
+
+
+@app.command()
+@user_errors
+def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
+    """Write PNG charts next to the results (a sweep folder gets the sweep's charts)."""
+    from sim.plots import plot_results
+
+    for path in plot_results(results_dir, baseline):
+        out.print(str(path), highlight=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def report(results_dir: ResultsDir, baseline: BaselineOption = None):
+    """Write report.html: the question, the verdict, the table, charts and assumptions."""
+    from sim.report import write_report
+
+    path = write_report(results_dir, baseline)
+    out.print(str(path), highlight=False, soft_wrap=True)
+
+
+@app.command()
+@user_errors
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md).")],
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<sweep name>).")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Discard this folder's earlier sweep results and start over.")] = False,
+    overrides: SetOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the points and check them; simulate and write nothing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+):
+    """Run every point of a sweep (resumable: finished points are kept and skipped).
+
+    Exit codes: 0 all done, 1 a point failed, 2 bad input, 130/143 stopped.
+    """
+    from sim.sweep_cli import sweep_command
+
+    code = sweep_command(sweep_file, workers=workers, scheduler=scheduler, out_dir=out_dir,
+                         restart=restart, overrides=overrides or [], dry_run=dry_run, quiet=quiet,
+                         out=out, err=err)
+    raise typer.Exit(code=code)
 
 
 def main():  # pragma: no cover - console entry point

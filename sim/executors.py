@@ -1,4 +1,4 @@
-"""Where tasks run: in this process, in local worker processes (or, later, on Dask).
+"""Where tasks run: in this process, in local worker processes, or on a Dask cluster.
 
 One small interface in the spirit of ``concurrent.futures``: ``map_unordered(fn,
 tasks)`` yields ``(task, result)`` as tasks complete, keeping at most
@@ -24,6 +24,10 @@ class Executor(Protocol):
 
     def close(self) -> None: ...
 
+    def abort(self) -> None:
+        """Stop now (Ctrl-C, SIGTERM): drop queued tasks, do not wait for running ones."""
+        ...
+
 
 class SerialExecutor:
     """Runs tasks one by one in this process (workers=1; easiest to debug)."""
@@ -35,6 +39,9 @@ class SerialExecutor:
             yield task, fn(task)
 
     def close(self):
+        pass
+
+    def abort(self):
         pass
 
     def __enter__(self):
@@ -50,7 +57,8 @@ class LocalProcessExecutor:
     def __init__(self, workers: int):
         self.workers = workers
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_sigint,
         )
 
     def map_unordered(self, fn, tasks, max_in_flight=None):
@@ -75,6 +83,107 @@ class LocalProcessExecutor:
 
     def close(self):
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self):
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # running tasks would otherwise finish first
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:  # Ctrl-C, SIGTERM or an error: the results are not wanted, stop now
+            self.abort()
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C reaches the whole process group, but only the parent
+    should react (it stops the workers itself), so workers print no tracebacks."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster, through one ``distributed.Client``.
+
+    ``address`` is the scheduler's ``tcp://HOST:PORT``. Workers must have the same
+    dialsim installed (checked on connect): they import the task function by name.
+    Futures are released as soon as their result is read, so the scheduler holds at
+    most ``max_in_flight`` results at a time.
+    """
+
+    def __init__(self, address: str, connect_timeout_s: float = 10.0,
+                 wait_for_workers_s: float = 30.0):
+        from distributed import Client  # imported here: heavy, and only needed for Dask
+
+        from . import __version__
+        from .errors import UserError
+
+        self.address = address
+        try:
+            self._client = Client(address, timeout=connect_timeout_s, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise UserError(f"--scheduler {address}: cannot connect: {exc}") from None
+        try:
+            self._client.wait_for_workers(1, timeout=wait_for_workers_s)
+            # A lambda is shipped by value, so the probe runs even where sim is missing.
+            versions = self._client.run(
+                lambda: __import__("importlib.metadata").metadata.version("dialsim"))
+        except Exception as exc:
+            self._client.close()
+            raise UserError(f"--scheduler {address}: no usable workers: {exc}") from None
+        wrong = sorted({v for v in versions.values() if v != __version__})
+        if wrong:
+            self._client.close()
+            raise UserError(f"--scheduler {address}: workers run dialsim {', '.join(wrong)}, "
+                            f"this is {__version__}; install the same version on every worker")
+        threads = self._client.nthreads()
+        self.workers = max(1, sum(threads.values()))
+        self._pending: dict = {}
+
+    def map_unordered(self, fn, tasks, max_in_flight=None):
+        from distributed import as_completed
+
+        limit = max_in_flight or 2 * self.workers
+        iterator = iter(tasks)
+        completed = as_completed(loop=self._client.loop)
+        self._pending = pending = {}
+
+        def submit_more():
+            while len(pending) < limit:
+                try:
+                    task = next(iterator)
+                except StopIteration:
+                    return
+                future = self._client.submit(fn, task, pure=False)
+                pending[future.key] = (future, task)
+                completed.add(future)
+
+        submit_more()
+        for future in completed:
+            _, task = pending.pop(future.key)
+            result = future.result()
+            future.release()
+            yield task, result
+            submit_more()
+
+    def close(self):
+        self._client.close()
+
+    def abort(self):
+        futures = [future for future, _ in self._pending.values()]
+        if futures:
+            self._client.cancel(futures)
+        self._pending.clear()
+        self._client.close()
 
     def __enter__(self):
         return self

@@ -77,6 +77,25 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
     return ReplicationResult(task.replication, rows, timeline, parts, time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class ReplicationBatch:
+    """Several replications of one scenario as one task (fewer, larger tasks for sweeps)."""
+
+    scenario: dict  # Scenario.resolved()
+    seed: int
+    replications: tuple[int, ...]
+    strategies: tuple[str, ...]
+
+
+def run_replications(batch: ReplicationBatch) -> list[dict]:
+    """Summary rows (one per strategy x replication) only: no timeline, no call log."""
+    rows: list[dict] = []
+    for replication in batch.replications:
+        task = ReplicationTask(batch.scenario, batch.seed, replication, batch.strategies)
+        rows += run_replication(task).rows
+    return rows
+
+
 @dataclass
 class RunResult:
     """All replications of a run, ordered by (replication, strategy order)."""
@@ -86,6 +105,8 @@ class RunResult:
     strategies: tuple[str, ...]
     replications: list[ReplicationResult]
     wall_s: float
+    baseline: str | None = None  # set by execute_run (sim.compare.resolve_baseline)
+    precision: object | None = None  # sim.precision.PrecisionOutcome of a --precision run
 
     def summary_table(self) -> pa.Table:
         rows = [row for rep in self.replications for row in rep.rows]
@@ -138,16 +159,22 @@ def run_experiment(
     scenario: Scenario,
     *,
     seed: int,
-    replications: int,
+    replications: int | range,
     strategies: tuple[str, ...],
     executor: Executor | None = None,
     calls_dir: Path | None = None,
     on_done: Callable[[ReplicationResult], None] | None = None,
 ) -> RunResult:
-    """Run ``replications`` replications of ``strategies``; order-independent results."""
+    """Run ``replications`` replications of ``strategies``; order-independent results.
+
+    ``replications`` is a count (indices 0..N-1) or a range of indices, so a run can
+    be extended later (``--precision``) with exactly the replications a longer plain
+    run would have had.
+    """
     started = time.perf_counter()
     executor = executor or SerialExecutor()
-    tasks = make_tasks(scenario, seed, range(replications), strategies, calls_dir)
+    indices = range(replications) if isinstance(replications, int) else replications
+    tasks = make_tasks(scenario, seed, indices, strategies, calls_dir)
     done: list[ReplicationResult] = []
     for _task, result in executor.map_unordered(run_replication, tasks):
         done.append(result)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .compare import COMPARISON_FILE, comparison_table, resolve_baseline
 from .executors import local_executor
 from .experiment import ReplicationResult, RunResult, run_experiment
 from .metrics import CALLS_SCHEMA
@@ -50,8 +51,18 @@ def execute_run(
     calls: bool = False,
     source: str | None = None,
     on_done: Callable[[ReplicationResult], None] | None = None,
+    baseline: str | None = None,
+    precision: float | None = None,
+    max_replications: int | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> RunResult:
-    """Run the experiment and write its results folder atomically. Returns the results."""
+    """Run the experiment and write its results folder atomically. Returns the results.
+
+    With ``precision`` (see :mod:`sim.precision`), ``replications`` is the first
+    round and rounds are added until the headline is that precise or
+    ``max_replications`` is reached; ``result.precision`` says how it ended.
+    """
+    baseline = resolve_baseline(strategies, baseline, scenario.experiment.baseline)
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     with staged_directory(Path(out_dir)) as stage:
         parts_dir = None
@@ -59,10 +70,23 @@ def execute_run(
             parts_dir = stage / "_calls_parts"
             parts_dir.mkdir()
         with local_executor(workers) as executor:
-            result = run_experiment(
-                scenario, seed=seed, replications=replications, strategies=strategies,
-                executor=executor, calls_dir=parts_dir, on_done=on_done,
-            )
+            if precision is None:
+                result = run_experiment(
+                    scenario, seed=seed, replications=replications, strategies=strategies,
+                    executor=executor, calls_dir=parts_dir, on_done=on_done,
+                )
+            else:
+                from .precision import DEFAULT_MAX_REPLICATIONS, run_to_precision
+
+                result, outcome = run_to_precision(
+                    scenario, seed=seed, first_round=replications, target=precision,
+                    max_replications=max_replications or DEFAULT_MAX_REPLICATIONS,
+                    strategies=strategies, executor=executor, calls_dir=parts_dir,
+                    on_done=on_done, on_plan=on_plan,
+                )
+                result.precision = outcome
+                replications = len(result.replications)
+        result.baseline = baseline
         write_started = time.perf_counter()
         files = {}
         summary = result.summary_table()
@@ -71,6 +95,9 @@ def execute_run(
         timeline = result.timeline_table()
         write_parquet_atomic(timeline, stage / TIMELINE_FILE)
         files[TIMELINE_FILE] = timeline.num_rows
+        comparison = comparison_table(summary, strategies, baseline)
+        write_parquet_atomic(comparison, stage / COMPARISON_FILE)
+        files[COMPARISON_FILE] = comparison.num_rows
         if calls:
             files[CALLS_FILE] = merge_parquet_parts(
                 [Path(p) for p in result.calls_parts()], stage / CALLS_FILE, CALLS_SCHEMA
@@ -87,7 +114,7 @@ def execute_run(
             "seed": seed,
             "replications": replications,
             "strategies": list(strategies),
-            "baseline": scenario.experiment.baseline or strategies[0],
+            "baseline": baseline,
             "versions": environment_versions(),
             "command": command_line(),
             "started_at": started_at,
@@ -97,6 +124,7 @@ def execute_run(
                 "per_replication": [round(r.wall_s, 3) for r in result.replications],
             },
             "workers": workers,
+            "precision": result.precision.to_manifest() if result.precision else None,
             "files": files,
         }
         write_json_atomic(manifest, stage / MANIFEST)
