@@ -22,10 +22,11 @@ import heapq
 import math
 from collections import deque
 
+import numpy as np
 import simpy
 
 from .scenario import Scenario
-from .streams import COL, World
+from .streams import ATTEMPT_PURPOSES, COL, World
 from .strategies import SILENT
 
 DAY_S = 86400.0
@@ -99,6 +100,11 @@ _RESCAN = "rescan"  # interrupt cause: an idle rep should look at the list again
 class Campaign:
     """One strategy on one replication. ``run()`` returns the metric dict."""
 
+    # The power dialer's dial is written out inline in _rep (the hot path). False runs
+    # the reference version built from the per-step methods instead, as the parallel
+    # dialer does; results are identical (tests/test_fast_path.py checks it).
+    inline_power_dial = True
+
     def __init__(self, scenario: Scenario, world: World, policy_table: list[int],
                  n_messages: int, call_log=None):
         self.s = scenario
@@ -133,6 +139,11 @@ class Campaign:
         self.heard = [0] * (n * self.n_messages)
         self.reached_at_attempt = [0] * n
         self.draws = world.draws
+        self.draws_flat = memoryview(np.ascontiguousarray(world.draws).reshape(-1))
+        # research + setup of every (prospect, attempt): the same float64 sums as
+        # row[_C_RESEARCH] + row[_C_SETUP], one read instead of two in the hot path
+        self.pre_flat = memoryview((world.draws[:, :, _C_RESEARCH].astype(np.float64)
+                                    + world.draws[:, :, _C_SETUP]).reshape(-1))
 
         cad = scenario.cadence
         self.max_attempts = cad.max_attempts
@@ -146,6 +157,8 @@ class Campaign:
         self.hourly = [float(v) for v in pros.hourly_availability]
         self.cw_start = _clock(pros.calling_window_start)
         self.cw_end = _clock(pros.calling_window_end)
+        self.always_in_window = self._always_in_window(np.unique(world.utc_offset_s).tolist(),
+                                                       self.windows)
 
         reps = scenario.team.reps
         self.reps = reps
@@ -191,6 +204,20 @@ class Campaign:
         self.overtime_s += dur - paid
 
     # ------------------------------------------------------------------ the list
+    def _account_dial(self, start, dial_s, voicemail_s, talk_s, wrap_s, w_end):
+        """The rep time of a power-dialer dial, part by part."""
+        account = self._account
+        account(T_DIALLING, start, dial_s, w_end)
+        t = start + dial_s
+        if voicemail_s:
+            account(T_VOICEMAIL, t, voicemail_s, w_end)
+            t += voicemail_s
+        if talk_s:
+            account(T_TALKING, t, talk_s, w_end)
+            t += talk_s
+        if wrap_s:
+            account(T_WRAPUP, t, wrap_s, w_end)
+
     def _requeue(self, p: int, now: float) -> None:
         """After an attempt: back on the list at its next eligible time, or off it."""
         if self.status[p] != ACTIVE:
@@ -237,6 +264,18 @@ class Campaign:
                 heapq.heappush(heap, (self._window_opens(now, local), p))
                 continue
             return p
+
+    def _always_in_window(self, offsets, windows) -> bool:
+        """True when every prospect's clock is inside the calling window whenever a rep
+        can start a dial (inside a shift window; 1 s margin for rounding): then the
+        power dialer need not check it per dial, as nobody would fail the check."""
+        for off in offsets:
+            for ws, we in windows:
+                local_start = (ws + off) % DAY_S
+                if not (self.cw_start + 1.0 <= local_start
+                        and local_start + (we - ws) <= self.cw_end - 1.0):
+                    return False
+        return True
 
     def _window_opens(self, now: float, local: float) -> float:
         """Next moment the prospect's local calling window opens."""
@@ -314,14 +353,11 @@ class Campaign:
         c = self.c
         hour_index = int(t // 3600.0)
         if outcome == O_VM_LEFT:
-            c["voicemails_reached"] += 1
-            c["voicemails_left"] += 1
             self.vm_left_by_hour[hour_index] += 1
             self.vm_encounters[p] += 1
             if row[_C_LISTEN] < self.s.callbacks.p_listen:
                 self._heard_message(p, a, row, message, t)
         elif outcome == O_CONNECT:
-            c["live_answers"] += 1
             c["outbound_connects"] += 1
             self.connects_by_hour[hour_index] += 1
             self._reached(p)
@@ -334,17 +370,14 @@ class Campaign:
             c["bad_numbers"] += 1
             self.status[p] = BAD_NUMBER
         elif outcome == O_GATEKEEPER:
-            c["live_answers"] += 1
             c["gatekeeper_answers"] += 1
         else:
             if outcome == O_VM_SILENT:
-                c["voicemails_reached"] += 1
                 c["silent_hangups"] += 1
                 self.vm_encounters[p] += 1
             elif outcome == O_NO_ANSWER:
                 c["no_answers"] += 1
             elif outcome == O_ABANDONED:
-                c["live_answers"] += 1
                 c["abandoned_calls"] += 1
             elif outcome == O_AMD_HANGUP:
                 c["amd_hangups"] += 1
@@ -355,10 +388,9 @@ class Campaign:
 
     def _silent_miss(self, p, a, row, t):
         """A missed call with no message: screening tightens, maybe 'who called me?'."""
-        self.c["silent_misses"] += 1
         self.pickup[p] *= self.s.screening.answer_mult_per_silent_miss
         if row[_C_CALLBACK] < self.s.callbacks.p_callback_missed_call * self.propensity[p]:
-            self._schedule_callback(p, a, row, t)
+            self._schedule_callback(p, a, row[_C_CB_DELAY], t)
 
     def _heard_message(self, p, a, row, message, t):
         cb = self.s.callbacks
@@ -374,7 +406,7 @@ class Campaign:
         self.heard[slot] = earlier + 1
         p_cb = cb.p_callback * self.propensity[p] * cb.repeat_message_mult ** earlier
         if row[_C_CALLBACK] < p_cb:
-            self._schedule_callback(p, a, row, t)
+            self._schedule_callback(p, a, row[_C_CB_DELAY], t)
 
     def _opt_out_risk(self, p, base):
         return base * self.s.opt_out.growth_per_touch ** self.touches[p]
@@ -390,9 +422,9 @@ class Campaign:
         self.status[p] = REACHED
 
     # ------------------------------------------------------------------ callbacks
-    def _schedule_callback(self, p, a, row, t):
+    def _schedule_callback(self, p, a, delay_s, t):
         """The prospect calls back after its delay, at a local hour when it is available."""
-        when = t + row[_C_CB_DELAY]
+        when = t + delay_s
         offset = self.offset[p]
         for _ in range(24):
             if self.hourly[int(((when + offset) % DAY_S) // 3600.0)] > 0:
@@ -482,45 +514,270 @@ class Campaign:
             self.attempts_today[p] = 0
         self.attempts_today[p] += 1
         self.owner[p] = r
-        self.c["dials"] += 1
         self.dials_by_hour[int(now // 3600.0)] += 1
         return a, self.draws[p, a].tolist()
 
     def _rep(self, r):
+        """One rep's shifts. The power-dialer dial (one line) is written out inline:
+        it is the hot path (docs/performance.md), so what it touches is bound to local
+        names here and only rare branches call methods. Its steps, and the order of
+        every state change, are those of :meth:`_power_dial` (:meth:`_next_prospect`,
+        :meth:`_start_attempt`, :meth:`_plan_line`, :meth:`_rep_handling`,
+        :meth:`_account`, :meth:`_apply`, :meth:`_requeue`), which the parallel dialer
+        and the rare outcomes use: a rule changed there must be changed here too
+        (tests/test_fast_path.py runs both and compares every number and call).
+
+        ``int(t // 3600.0)`` costs more than the rest of a counter update, so the
+        hour of a dial's start and of its resolution are kept per rep and recomputed
+        only when time passes the hour's end (a rep's clock never goes back); the
+        hourly availability is looked up by float hour. Draws are read one by one from
+        a flat memoryview of the world (the same float32 values ``tolist()`` gives,
+        without building the row)."""
         env = self.env
+        timeout = env.timeout
+        heappush, heappop = heapq.heappush, heapq.heappop
         queue = self.return_queues[r]
+        power = self.lines == 1
+        generic = not power or not self.inline_power_dial
+        log = self.call_log.append if self.call_log is not None else None
+        rep_state, ring_end, idle_wake = self.rep_state, self.ring_end, self.idle_wake
+        status, attempts, owner = self.status, self.attempts, self.owner
+        day_of_last, attempts_today = self.day_of_last, self.attempts_today
+        bad, reach, pickup, vm_box = self.bad, self.reach, self.pickup, self.vm_box
+        right_party, offset, propensity = self.right_party, self.offset, self.propensity
+        hourly = {float(hour): value for hour, value in enumerate(self.hourly)}
+        start_hour_end = resolve_hour_end = -1.0  # hour indices below are valid until then
+        start_hour = resolve_hour = day_index = 0
+        next_day = next_day_safe = -1.0  # (floor(t / DAY_S) + 1) * DAY_S while t < next_day_safe
+        vm_encounters, policy_table = self.vm_encounters, self.policy_table
+        touches, heard, n_messages = self.touches, self.heard, self.n_messages
+        dials_by_hour, vm_left_by_hour = self.dials_by_hour, self.vm_left_by_hour
+        time_s, heap, c = self.time_s, self.retry_heap, self.c
+        draws, n_cols, n_att = self.draws_flat, len(ATTEMPT_PURPOSES), self.max_attempts
+        pre_s = self.pre_flat
+        n, cw_start, cw_end, retries_first = self.n, self.cw_start, self.cw_end, self.retries_first
+        always_in_window = self.always_in_window
+        max_attempts, max_per_day, min_gap_s = self.max_attempts, self.max_per_day, self.min_gap_s
+        s = self.s
+        dialer, amd, vm, cb = s.dialer, s.dialer.amd, s.voicemail, s.callbacks
+        bad_number_s, ring_timeout, vm_recognise_s = dialer.bad_number_s, dialer.ring_timeout_s, dialer.vm_recognise_s
+        amd_on, amd_delay = amd.enabled, amd.delay_s
+        false_machine, false_human = amd.false_machine, amd.false_human
+        machine_s = ring_timeout + amd_delay if amd_on else ring_timeout
+        live_drop = vm.drop_mode == "live"
+        live_drop_s = vm.beep_wait_s + vm.message_length_s
+        p_listen, p_callback, repeat_mult = cb.p_listen, cb.p_callback, cb.repeat_message_mult
+        p_cb_missed = cb.p_callback_missed_call
+        silent_mult = s.screening.answer_mult_per_silent_miss
+        heard_mult = s.screening.answer_mult_per_voicemail
+        p_opt_heard, opt_growth = s.opt_out.p_per_heard_voicemail, s.opt_out.growth_per_touch
         for day in range(self.days):
             base = day * DAY_S
             for ws, we in self.windows:
                 w_start, w_end = base + ws, base + we
+                w_fast = w_end - 1.0  # a dial ending by then is inside the window, all parts
                 self.rep_window_end[r] = w_end
                 if env.now < w_start:
-                    self.rep_state[r] = OFF
-                    yield env.timeout(w_start - env.now)
-                while env.now < w_end:
+                    rep_state[r] = OFF
+                    yield timeout(w_start - env.now)
+                # ``start`` is the current time: re-read after anything that waits, and
+                # after a dial it is start + busy_s (exactly the time simpy resumes at)
+                start = env.now
+                while start < w_end:
                     if queue:
                         item = queue.popleft()
-                        if self.status[item[1]] in (REACHED, OPTED_OUT):
-                            continue
-                        yield from self._return_call(r, item, w_end)
+                        if status[item[1]] not in (REACHED, OPTED_OUT):
+                            yield from self._return_call(r, item, w_end)
+                            start = env.now
                         continue
-                    if self.lines == 1:
-                        p = self._next_prospect(env.now)
-                        if p is not None:
-                            yield from self._power_dial(r, p, w_end)
-                            continue
-                    else:
+                    if generic:  # the parallel dialer, or the reference power dialer
                         batch = []
                         while len(batch) < self.lines:
-                            p = self._next_prospect(env.now)
+                            p = self._next_prospect(start)
                             if p is None:
                                 break
                             batch.append(p)
-                        if batch:
+                        if not batch:
+                            yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
+                        elif power:
+                            yield from self._power_dial(r, batch[0], w_end)
+                        else:
                             yield from self._parallel_dial(r, batch, w_end)
+                        start = env.now
+                        continue
+                    # -- the next prospect (as _next_prospect)
+                    while True:
+                        if retries_first and heap and heap[0][0] <= start:
+                            p = heappop(heap)[1]
+                        elif self.next_fresh < n:
+                            p = self.next_fresh
+                            self.next_fresh = p + 1
+                        elif not retries_first and heap and heap[0][0] <= start:
+                            p = heappop(heap)[1]
+                        else:
+                            p = -1
+                            break
+                        if status[p] != ACTIVE:
                             continue
-                    yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
+                        if always_in_window:
+                            break
+                        local = (start + offset[p]) % DAY_S
+                        if cw_start <= local < cw_end:
+                            break
+                        heappush(heap, (self._window_opens(start, local), p))
+                    if p < 0:
+                        yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
+                        start = env.now
+                        continue
+                    # -- book-keeping (as _start_attempt)
+                    a = attempts[p]
+                    attempts[p] = a + 1
+                    if start >= start_hour_end:
+                        start_hour = int(start // 3600.0)
+                        start_hour_end = (start_hour + 1) * 3600.0
+                        day_index = start_hour // 24  # = int(start // DAY_S)
+                    if day_of_last[p] != day_index:
+                        day_of_last[p] = day_index
+                        attempts_today[p] = 0
+                    attempts_today[p] += 1
+                    owner[p] = r
+                    dials_by_hour[start_hour] += 1
+                    b = (p * n_att + a) * n_cols  # row [p, a] of the draws
+                    # -- what the line does (as _plan_line) and costs the rep (as _rep_handling)
+                    pre = pre_s[p * n_att + a]  # research + setup
+                    message = SILENT
+                    voicemail_s = talk_s = wrap_s = 0.0
+                    if bad[p]:
+                        resolve_s, outcome = bad_number_s, O_BAD
+                    elif (draws[b + _C_AVAILABLE] < reach[p] * hourly[((start + pre + offset[p]) % DAY_S) // 3600.0]
+                          and draws[b + _C_PICKUP] < pickup[p] and draws[b + _C_RING] < ring_timeout):
+                        resolve_s = draws[b + _C_RING] + amd_delay if amd_on else draws[b + _C_RING]
+                        if amd_on and draws[b + _C_AMD] < false_machine:
+                            outcome = O_AMD_HANGUP
+                        elif draws[b + _C_RIGHT] < right_party[p]:
+                            outcome, talk_s, wrap_s = O_CONNECT, draws[b + _C_TALK], draws[b + _C_WRAP]
+                        else:
+                            outcome, talk_s = O_GATEKEEPER, draws[b + _C_GK]
+                    elif draws[b + _C_VMBOX] < vm_box[p]:
+                        resolve_s = machine_s
+                        if not amd_on or draws[b + _C_AMD] < false_human:  # the rep hears the greeting
+                            voicemail_s = vm_recognise_s
+                        message = policy_table[vm_encounters[p]]
+                        if message == SILENT:
+                            outcome = O_VM_SILENT
+                        else:
+                            if live_drop:
+                                voicemail_s += live_drop_s
+                            outcome = O_VM_LEFT
+                    else:
+                        resolve_s, outcome = ring_timeout, O_NO_ANSWER
+                    dial_s = pre + resolve_s
+                    busy_s = dial_s + voicemail_s + talk_s + wrap_s
+                    rep_state[r] = DIALLING
+                    ring_end[r] = start + dial_s
+                    # -- ONE timeout for research, ringing and the rep's handling
+                    try:
+                        yield timeout(busy_s)
+                    except simpy.Interrupt as irq:  # an inbound call: the dialer hangs up this line
+                        yield from self._hang_up_for_inbound(r, p, a, start, irq.cause, w_end)
+                        start = env.now
+                        continue
+                    rep_state[r] = BUSY
+                    # -- rep time (as _account; near the window's end, parts may be overtime)
+                    if start + busy_s <= w_fast:
+                        time_s[T_DIALLING] += dial_s
+                        if voicemail_s:
+                            time_s[T_VOICEMAIL] += voicemail_s
+                        if talk_s:
+                            time_s[T_TALKING] += talk_s
+                        if wrap_s:
+                            time_s[T_WRAPUP] += wrap_s
+                    else:
+                        self._account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end)
+                    if log is not None:  # as _log
+                        log(start, r, 0, p, a + 1, "outbound", outcome, message, resolve_s, talk_s, busy_s)
+                    # -- effects (as _apply; the rarer outcomes go through it)
+                    t = start + dial_s
+                    if t >= resolve_hour_end:
+                        resolve_hour = int(t // 3600.0)
+                        resolve_hour_end = (resolve_hour + 1) * 3600.0
+                        next_day = (resolve_hour // 24 + 1) * DAY_S
+                        next_day_safe = next_day - 1.0  # then t / DAY_S rounds below the next day
+                    if outcome == O_VM_LEFT:
+                        vm_left_by_hour[resolve_hour] += 1
+                        vm_encounters[p] += 1
+                        if draws[b + _C_LISTEN] < p_listen:  # heard (as _heard_message)
+                            c["voicemails_heard"] += 1
+                            pickup[p] *= heard_mult
+                            risk = p_opt_heard * opt_growth ** touches[p]
+                            touches[p] += 1
+                            if draws[b + _C_OPT] < risk:
+                                self._opt_out(p)
+                            else:
+                                slot = p * n_messages + message
+                                earlier = heard[slot]
+                                heard[slot] = earlier + 1
+                                if draws[b + _C_CALLBACK] < p_callback * propensity[p] * repeat_mult ** earlier:
+                                    self._schedule_callback(p, a, draws[b + _C_CB_DELAY], t)
+                    elif outcome == O_NO_ANSWER or outcome == O_VM_SILENT:
+                        if outcome == O_NO_ANSWER:
+                            c["no_answers"] += 1
+                        else:
+                            c["silent_hangups"] += 1
+                            vm_encounters[p] += 1
+                        pickup[p] *= silent_mult  # as _silent_miss
+                        if draws[b + _C_CALLBACK] < p_cb_missed * propensity[p]:
+                            self._schedule_callback(p, a, draws[b + _C_CB_DELAY], t)
+                    else:
+                        self._apply(r, p, a, self.draws[p, a].tolist(), outcome, message, t)
+                        start += busy_s
+                        continue
+                    # -- back on the list (as _requeue)
+                    if status[p] == ACTIVE:
+                        if attempts[p] >= max_attempts:
+                            status[p] = EXHAUSTED
+                        else:
+                            eligible = t + min_gap_s
+                            if attempts_today[p] >= max_per_day:
+                                later = next_day if t < next_day_safe else (math.floor(t / DAY_S) + 1) * DAY_S
+                                if later > eligible:  # = max(eligible, later)
+                                    eligible = later
+                            heappush(heap, (eligible, p))
+                            if idle_wake:
+                                self._wake_idle(eligible)
+                    start += busy_s
         self.rep_state[r] = OFF
+
+    def _power_dial(self, r, p, w_end):
+        """The reference power-dialer dial (see ``inline_power_dial``): one line, ONE
+        timeout for research, ringing and the rep's handling."""
+        env = self.env
+        start = env.now
+        a, row = self._start_attempt(r, p, start)
+        pre = row[_C_RESEARCH] + row[_C_SETUP]
+        resolve_s, kind = self._plan_line(p, row, start + pre)
+        outcome, message, voicemail_s, talk_s, wrap_s = self._rep_handling(p, row, kind, True)
+        dial_s = pre + resolve_s
+        busy_s = dial_s + voicemail_s + talk_s + wrap_s
+        self.rep_state[r] = DIALLING
+        self.ring_end[r] = start + dial_s
+        try:
+            yield env.timeout(busy_s)
+        except simpy.Interrupt as irq:
+            yield from self._hang_up_for_inbound(r, p, a, start, irq.cause, w_end)
+            return
+        self.rep_state[r] = BUSY
+        self._account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end)
+        self._log(r, 0, p, a, start, outcome, message, resolve_s, talk_s, busy_s)
+        self._apply(r, p, a, row, outcome, message, start + dial_s)
+
+    def _hang_up_for_inbound(self, r, p, a, start, inbound, w_end):
+        """An inbound call interrupted a power dial: the dialer hangs up, the rep answers."""
+        now = self.env.now
+        self._account(T_DIALLING, start, now - start, w_end)
+        self._log(r, 0, p, a, start, O_CANCELLED, SILENT, now - start, 0.0, now - start)
+        self._apply(r, p, a, self.draws[p, a].tolist(), O_CANCELLED, SILENT, now)
+        yield from self._take_inbound(r, inbound, w_end)
 
     def _idle(self, r, until, w_end):
         env = self.env
@@ -538,43 +795,6 @@ class Campaign:
                 yield from self._take_inbound(r, irq.cause, w_end)
             else:  # a rescan: busy choosing, so no second interrupt lands meanwhile
                 self.rep_state[r] = BUSY
-
-    def _power_dial(self, r, p, w_end):
-        """One line: ONE timeout for research, ringing and the rep's handling."""
-        env = self.env
-        start = env.now
-        a, row = self._start_attempt(r, p, start)
-        pre = row[_C_RESEARCH] + row[_C_SETUP]
-        resolve_s, kind = self._plan_line(p, row, start + pre)
-        outcome, message, voicemail_s, talk_s, wrap_s = self._rep_handling(p, row, kind, True)
-        dial_s = pre + resolve_s
-        self.rep_state[r] = DIALLING
-        self.ring_end[r] = start + dial_s
-        try:
-            yield env.timeout(dial_s + voicemail_s + talk_s + wrap_s)
-        except simpy.Interrupt as irq:  # an inbound call: the dialer hangs up this line
-            now = env.now
-            self._account(T_DIALLING, start, now - start, w_end)
-            self._log(r, 0, p, a, start, O_CANCELLED, SILENT, now - start, 0.0, now - start)
-            self._apply(r, p, a, row, O_CANCELLED, SILENT, now)
-            yield from self._take_inbound(r, irq.cause, w_end)
-            return
-        self.rep_state[r] = BUSY
-        account = self._account
-        account(T_DIALLING, start, dial_s, w_end)
-        t = start + dial_s
-        if voicemail_s:
-            account(T_VOICEMAIL, t, voicemail_s, w_end)
-            t += voicemail_s
-        if talk_s:
-            account(T_TALKING, t, talk_s, w_end)
-            t += talk_s
-        if wrap_s:
-            account(T_WRAPUP, t, wrap_s, w_end)
-        if self.call_log is not None:
-            self._log(r, 0, p, a, start, outcome, message, resolve_s, talk_s,
-                      dial_s + voicemail_s + talk_s + wrap_s)
-        self._apply(r, p, a, row, outcome, message, start + dial_s)
 
     def _parallel_dial(self, r, batch, w_end):
         """k lines at once: the first live answer is bridged; others are abandoned."""
@@ -646,7 +866,7 @@ class Campaign:
 
     def metrics(self) -> dict:
         """Every figure of 'What is measured' (docs/results.md), for this run."""
-        c = dict(self.c)
+        c = self._counters()
         rep_hours = self.reps * self.days * self.paid_per_day_s / 3600.0
         connects = c["outbound_connects"] + c["inbound_connects"] + c["return_connects"]
         live = c["live_answers"]
@@ -672,6 +892,19 @@ class Campaign:
         for name, seconds in zip(TIME_CATEGORIES, self.time_s):
             out[f"{name}_hours"] = seconds / 3600.0
         return out
+
+    def _counters(self) -> dict:
+        """All counters, in ``COUNTERS`` order. The hot path does not count what
+        other counts imply (every dial is in ``dials_by_hour``, every live answer is a
+        connect, a gatekeeper or an abandoned call, ...): those are summed here."""
+        c = self.c
+        c["dials"] = sum(self.dials_by_hour)
+        c["voicemails_left"] = sum(self.vm_left_by_hour)
+        c["voicemails_reached"] = c["voicemails_left"] + c["silent_hangups"]
+        c["live_answers"] = c["outbound_connects"] + c["gatekeeper_answers"] + c["abandoned_calls"]
+        c["silent_misses"] = (c["silent_hangups"] + c["no_answers"] + c["abandoned_calls"]
+                              + c["amd_hangups"] + c["cancelled_dials"])
+        return dict(c)
 
     def timeline(self) -> dict:
         """Counts per campaign hour (index = day * 24 + hour of the team's clock)."""

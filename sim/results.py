@@ -18,6 +18,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -68,6 +69,9 @@ def staged_directory(final: Path):
     if not os.access(parent, os.W_OK):
         raise UserError(f"--out {final}: folder {parent} is not writable")
     stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private (0700); results are shared files
     try:
         yield stage
         old = None
@@ -124,11 +128,17 @@ def read_manifest(run_dir: Path) -> dict:
 class CallLogWriter:
     """Streams per-call rows to a Parquet file in batches; never holds the whole log.
 
-    Rows are appended column-wise into small Python lists and flushed as one Arrow
-    record batch every ``batch_rows`` rows.
+    ``append`` puts each value on its column's list (through bound ``list.append``:
+    the cheapest per-call work); the derived ``day`` and ``action`` columns are
+    computed a batch at a time when the batch is flushed. Every ``batch_rows`` rows
+    the batch is written as one Arrow record batch, so memory is bounded by
+    ``batch_rows`` whatever the length of the campaign.
     """
 
     COLUMNS = tuple(CALLS_SCHEMA.names)
+    # the columns append() fills, in the order of its arguments
+    APPENDED = ("time_s", "rep", "line", "prospect", "attempt", "direction", "outcome",
+                "message_id", "ring_s", "talk_s", "rep_busy_s")
 
     def __init__(self, path: Path, strategy: str, replication: int, days_s: float = 86400.0,
                  batch_rows: int = 65_536):
@@ -141,26 +151,25 @@ class CallLogWriter:
         self._reset()
 
     def _reset(self):
-        self._cols = {name: [] for name in self.COLUMNS}
+        self._cols = {name: [] for name in self.APPENDED}
+        (self._time, self._rep, self._line, self._prospect, self._attempt, self._direction,
+         self._outcome, self._message, self._ring, self._talk, self._busy) = (
+            self._cols[name].append for name in self.APPENDED)
         self._pending = 0
 
     def append(self, time_s, rep, line, prospect, attempt, direction, outcome, message_id,
                ring_s, talk_s, rep_busy_s):
-        cols = self._cols
-        cols["time_s"].append(time_s)
-        cols["day"].append(int(time_s // 86400.0))
-        cols["rep"].append(rep)
-        cols["line"].append(line)
-        cols["prospect"].append(prospect)
-        cols["attempt"].append(attempt)
-        cols["direction"].append(direction)
-        cols["outcome"].append(outcome)
-        cols["action"].append("message" if message_id >= 0 else
-                              ("silent" if outcome == "voicemail_silent" else "none"))
-        cols["message_id"].append(message_id)
-        cols["ring_s"].append(ring_s)
-        cols["talk_s"].append(talk_s)
-        cols["rep_busy_s"].append(rep_busy_s)
+        self._time(time_s)
+        self._rep(rep)
+        self._line(line)
+        self._prospect(prospect)
+        self._attempt(attempt)
+        self._direction(direction)
+        self._outcome(outcome)
+        self._message(message_id)
+        self._ring(ring_s)
+        self._talk(talk_s)
+        self._busy(rep_busy_s)
         self._pending += 1
         if self._pending >= self.batch_rows:
             self.flush()
@@ -168,20 +177,32 @@ class CallLogWriter:
     def flush(self):
         if not self._pending:
             return
-        n = self._pending
-        self._cols["strategy"] = [self.strategy] * n
-        self._cols["replication"] = [self.replication] * n
+        import pyarrow.compute as pc
+
+        n, pending = self._pending, self._cols
+        self._reset()  # drops the bound appends, so each list is freed once converted
+        columns = {}
+        for field in CALLS_SCHEMA:
+            if field.name in pending:
+                kind = pa.string() if pa.types.is_dictionary(field.type) else field.type
+                columns[field.name] = pa.array(pending.pop(field.name), type=kind)
+        # int(time_s // 86400.0) (numpy's floor_divide is Python's) and the action
+        days = np.floor_divide(columns["time_s"].to_numpy(), 86400.0)
+        columns["day"] = pa.array(days.astype(np.int32))
+        columns["action"] = pc.if_else(
+            pc.greater_equal(columns["message_id"], 0), "message",
+            pc.if_else(pc.equal(columns["outcome"], "voicemail_silent"), "silent", "none"))
+        columns["strategy"] = pa.array([self.strategy] * n, type=pa.string())
+        columns["replication"] = pa.array(np.full(n, self.replication, dtype=np.int32))
         arrays = []
         for field in CALLS_SCHEMA:
-            values = self._cols[field.name]
-            if pa.types.is_dictionary(field.type):
-                arrays.append(pa.array(values, type=pa.string()).dictionary_encode()
-                              .cast(field.type))
-            else:
-                arrays.append(pa.array(values, type=field.type))
+            column = columns[field.name]
+            if pa.types.is_dictionary(field.type):  # dictionary in order of first appearance
+                column = column.dictionary_encode().cast(field.type)
+            arrays.append(column)
         self._writer.write_batch(pa.record_batch(arrays, schema=CALLS_SCHEMA))
         self.rows += n
-        self._reset()
+        pa.default_memory_pool().release_unused()  # keep RSS at one batch, not a high-water mark
 
     def close(self):
         self.flush()

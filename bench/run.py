@@ -1,0 +1,355 @@
+"""dialsim performance benchmark: the model against the bare simpy floor.
+
+Run it with ``make bench`` (or ``.venv/bin/python bench/run.py``); ``--quick`` runs
+the same measurements on small workloads (a smoke test, not numbers to quote).
+It prints one table and writes ``bench/results.json``; docs/performance.md says
+what each line means and records the numbers with the machine they came from.
+
+Measurements (all on fixed workloads, so runs are comparable):
+
+- model: every strategy of scenarios/baseline.toml over a few replications, run as
+  ``dialsim run`` runs them (``run_replication``: world, campaigns, metrics);
+  simulated dials and rep-hours per CPU second;
+- floor: in the same process, a bare simpy loop placing the same number of dials
+  across the same number of rep processes, ONE ``env.timeout`` per dial and nothing
+  else: the least any simpy model of this workload can cost. Model and floor are
+  timed alternately, ``--repeats`` times, and the best of each is kept, so a busy
+  machine slows both alike; the headline is the ratio of their rates;
+- large: one replication (every strategy) of 200 reps x 60 days x 100,000
+  prospects, in a fresh process: wall time, CPU time and peak RSS;
+- memory: peak RSS at 6 and at 60 days of the same team, without and with the
+  per-call log, each in its own fresh process (same imports, same code path);
+- sweep: points per second of a fixed sweep with 1 and with 2 local workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+# Fixed workloads: (full, quick).
+MODEL_REPLICATIONS = (4, 1)
+REPEATS = (3, 1)
+LARGE = ({"team.reps": 200, "calendar.days": 60, "prospects.count": 100_000},
+         {"team.reps": 20, "calendar.days": 6, "prospects.count": 10_000})
+# Memory growth: a team that never runs out of prospects, so calls grow with days.
+MEMORY_TEAM = ({"team.reps": 10, "prospects.count": 100_000},
+               {"team.reps": 4, "prospects.count": 10_000})
+MEMORY_DAYS = ((6, 60), (2, 20))
+MEMORY_STRATEGY = "always"
+SWEEP = ({"points": 20, "replications": 2}, {"points": 4, "replications": 1})
+SWEEP_STRATEGIES = ("never", "always", "rotate")
+
+TARGETS = {"ratio": 0.5, "large_wall_s": 120.0, "memory_ratio": 1.2, "sweep_speedup": 1.8}
+
+
+# --------------------------------------------------------------------------- floor
+def floor_run(reps: int, dials: int, dial_s: float) -> int:
+    """A bare simpy loop: ``reps`` processes placing ``dials`` dials, one timeout each.
+
+    Returns the number of dials placed (each process returns its count when done).
+    """
+    import simpy
+
+    env = simpy.Environment()
+    timeout = env.timeout
+
+    def rep(k):
+        for _ in range(k):
+            yield timeout(dial_s)
+        return k
+
+    per, extra = divmod(dials, reps)
+    procs = [env.process(rep(per + (r < extra))) for r in range(reps)]
+    env.run()
+    return sum(proc.value for proc in procs)
+
+
+# --------------------------------------------------------------------------- model
+def load(overrides: dict | None = None, path: Path = BASELINE):
+    from sim.scenario import load_scenario
+
+    # key=value overrides as `dialsim run --set` takes them (JSON scalars are TOML values)
+    return load_scenario(path, [f"{key}={json.dumps(value)}" for key, value in (overrides or {}).items()])
+
+
+def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7) -> dict:
+    """Time the full model and the floor on the same dials, alternately; keep the best."""
+    from sim.experiment import make_tasks, run_replication
+
+    tasks = make_tasks(scenario, seed, range(replications), tuple(scenario.strategy_names()))
+    model_cpu, model_wall, floor_cpu = [], [], []
+    rows = []
+    for _ in range(repeats):
+        cpu, wall = time.process_time(), time.perf_counter()
+        rows = [row for task in tasks for row in run_replication(task).rows]
+        model_cpu.append(time.process_time() - cpu)
+        model_wall.append(time.perf_counter() - wall)
+        cpu = time.process_time()
+        placed = 0
+        for row in rows:  # one floor run per campaign: same reps, same dials
+            mean_dial_s = row["rep_hours"] * 3600.0 / max(1, row["dials"])
+            placed += floor_run(scenario.team.reps, row["dials"], mean_dial_s)
+        floor_cpu.append(time.process_time() - cpu)
+    dials = sum(row["dials"] for row in rows)
+    rep_hours = sum(row["rep_hours"] for row in rows)
+    best_model, best_floor = min(model_cpu), min(floor_cpu)
+    return {
+        "campaigns": len(rows),
+        "reps": scenario.team.reps,
+        "dials": dials,
+        "floor_dials": placed,
+        "rep_hours": rep_hours,
+        "model_cpu_s": best_model,
+        "model_wall_s": min(model_wall),
+        "floor_cpu_s": best_floor,
+        "model_dials_per_s": dials / best_model,
+        "model_rep_hours_per_s": rep_hours / best_model,
+        "floor_dials_per_s": dials / best_floor,
+        "ratio": best_floor / best_model,
+        "repeats": repeats,
+    }
+
+
+# --------------------------------------------------------------------------- fresh processes
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def child(spec: dict) -> dict:
+    """One measurement in this (fresh) process: one replication; time and peak RSS."""
+    from sim.experiment import make_tasks, run_replication
+
+    scenario = load(spec["overrides"])
+    strategies = tuple(spec.get("strategies") or scenario.strategy_names())
+    with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as calls_dir:
+        task = make_tasks(scenario, spec.get("seed", 7), [0], strategies,
+                          Path(calls_dir) if spec.get("calls") else None)[0]
+        rss_ready = _rss_mb()  # imports and scenario loaded, nothing simulated yet
+        cpu, wall = time.process_time(), time.perf_counter()
+        result = run_replication(task)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        log_rows = 0
+        if spec.get("calls"):
+            import pyarrow.parquet as pq
+
+            log_rows = sum(pq.ParquetFile(part).metadata.num_rows for part in result.calls_parts)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "dials": sum(row["dials"] for row in result.rows),
+        "campaigns": len(result.rows),
+        "call_log_rows": log_rows,
+        "rss_ready_mb": rss_ready,
+        "peak_rss_mb": peak,
+    }
+
+
+def in_fresh_process(spec: dict) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory_growth(team: dict, days: tuple[int, int]) -> dict:
+    out = {}
+    for calls in (False, True):
+        runs = [in_fresh_process({"overrides": {**team, "calendar.days": d}, "calls": calls,
+                                  "strategies": [MEMORY_STRATEGY]}) for d in days]
+        out["with_log" if calls else "without_log"] = {
+            "days": list(days),
+            "dials": [run["dials"] for run in runs],
+            "call_log_rows": [run["call_log_rows"] for run in runs],
+            "peak_rss_mb": [run["peak_rss_mb"] for run in runs],
+            "rss_ready_mb": [run["rss_ready_mb"] for run in runs],
+            "wall_s": [run["wall_s"] for run in runs],
+            "ratio": runs[1]["peak_rss_mb"] / runs[0]["peak_rss_mb"],
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- sweep
+def sweep_throughput(points: int, replications: int, workers: int) -> dict:
+    """Points per second of a fixed sweep (grid over callbacks.p_callback)."""
+    from sim.executors import local_executor
+
+    values = [round(0.01 + 0.002 * i, 4) for i in range(points)]
+    cpu_before = _cpu_self_and_children()
+    with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as tmp:
+        try:
+            from sim.sweep import load_sweep, run_sweep
+        except ImportError:  # no sweep API: the same work as plain experiments
+            from sim.experiment import run_experiment
+
+            scenarios = [load({"callbacks.p_callback": v}) for v in values]
+            started = time.perf_counter()
+            with local_executor(workers) as executor:
+                for scenario in scenarios:
+                    run_experiment(scenario, seed=1, replications=replications,
+                                   strategies=SWEEP_STRATEGIES, executor=executor)
+            api = "run_experiment"
+        else:
+            sweep_file = Path(tmp) / "bench_sweep.toml"
+            sweep_file.write_text(
+                f'schema_version = 1\nname = "bench"\nbase = "{BASELINE}"\n'
+                f"replications = {replications}\nseed = 1\n"
+                f"strategies = {json.dumps(list(SWEEP_STRATEGIES))}\n"
+                f'[grid]\n"callbacks.p_callback" = {json.dumps(values)}\n')
+            sweep = load_sweep(sweep_file)
+            started = time.perf_counter()
+            with local_executor(workers) as executor:
+                outcome = run_sweep(sweep, Path(tmp) / "out", executor)
+            if not outcome.ok:
+                raise RuntimeError(f"bench sweep failed: {outcome.failed}")
+            api = "run_sweep"
+        wall = time.perf_counter() - started
+    cpu = _cpu_self_and_children() - cpu_before  # this process and its (joined) workers
+    return {"workers": workers, "points": points, "replications": replications,
+            "wall_s": wall, "points_per_s": points / wall, "api": api,
+            "cpu_s": cpu, "cores_busy": cpu / wall}
+
+
+def _cpu_self_and_children() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+# --------------------------------------------------------------------------- report
+def machine() -> dict:
+    import numpy
+    import simpy
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "sim"], cwd=ROOT,
+                                    capture_output=True, text=True).stdout.strip())
+    except OSError:
+        commit, dirty = "unknown", False
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "nproc": len(os.sched_getaffinity(0)),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "simpy": simpy.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "git_commit": commit + ("+dirty" if dirty else ""),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def rows_for_table(r: dict) -> list[tuple[str, str, str]]:
+    m, lg, mem, sw = r["model_vs_floor"], r["large"], r["memory"], r["sweep"]
+    t = r["targets"]
+    ok = {True: "met", False: "MISSED"}
+    rows = [
+        ("model: dials / CPU s", f"{m['model_dials_per_s']:,.0f}", f"{m['dials']:,} dials, {m['campaigns']} campaigns"),
+        ("model: rep-hours / CPU s", f"{m['model_rep_hours_per_s']:,.0f}", ""),
+        ("floor: dials / CPU s", f"{m['floor_dials_per_s']:,.0f}", f"{m['reps']} rep processes, 1 timeout per dial"),
+        ("ratio model / floor", f"{m['ratio']:.2f}", f"target >= {t['ratio']}: {ok[m['ratio'] >= t['ratio']]}"),
+        ("large: wall s", f"{lg['wall_s']:.1f}", f"target < {t['large_wall_s']:.0f}: {ok[lg['wall_s'] < t['large_wall_s']]}"),
+        ("large: CPU s", f"{lg['cpu_s']:.1f}", f"{lg['dials']:,} dials, {lg['campaigns']} campaigns"),
+        ("large: peak RSS MB", f"{lg['peak_rss_mb']:.0f}", f"{lg['rss_ready_mb']:.0f} MB before simulating"),
+    ]
+    for key, label in (("without_log", "no call log"), ("with_log", "call log")):
+        g = mem[key]
+        d0, d1 = g["days"]
+        rows.append((f"memory {d0} -> {d1} days, {label}",
+                     f"{g['peak_rss_mb'][0]:.0f} -> {g['peak_rss_mb'][1]:.0f} MB",
+                     f"x{g['ratio']:.2f} for x{g['dials'][1] / max(1, g['dials'][0]):.1f} dials; "
+                     f"target <= {t['memory_ratio']}: {ok[g['ratio'] <= t['memory_ratio']]}"))
+    one, two = sw["1"], sw["2"]
+    rows += [
+        ("sweep: points / s, 1 worker", f"{one['points_per_s']:.2f}",
+         f"{one['points']} points x {one['replications']} reps ({one['api']}); "
+         f"{one['cores_busy']:.2f} cores busy"),
+        ("sweep: points / s, 2 workers", f"{two['points_per_s']:.2f}",
+         f"x{sw['speedup']:.2f}, {two['cores_busy']:.2f} cores busy; "
+         f"target >= {t['sweep_speedup']}: {ok[sw['speedup'] >= t['sweep_speedup']]}"),
+    ]
+    return rows
+
+
+def print_table(results: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    info = results["machine"]
+    table = Table(title=f"dialsim benchmark{' (quick)' if results['quick'] else ''}",
+                  caption=f"{info['cpu']}, {info['nproc']} cores, Python {info['python']}, "
+                          f"load {info['load_average_at_start'][0]:.1f} at start")
+    table.add_column("measurement")
+    table.add_column("value", justify="right")
+    table.add_column("notes")
+    for row in rows_for_table(results):
+        table.add_row(*row)
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small workloads (smoke test)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"results JSON (default {RESULTS.relative_to(ROOT)}; --quick: none)")
+    parser.add_argument("--repeats", type=int, default=None, help="model/floor repeats")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+    q = 1 if args.quick else 0
+    results = {"quick": args.quick, "machine": machine(), "targets": TARGETS}
+    step = lambda text: print(f"... {text}", file=sys.stderr, flush=True)  # noqa: E731
+    step("model vs floor")
+    results["model_vs_floor"] = model_vs_floor(load(), MODEL_REPLICATIONS[q], args.repeats or REPEATS[q])
+    step("large campaign (fresh process)")
+    results["large"] = {"overrides": LARGE[q], **in_fresh_process({"overrides": LARGE[q]})}
+    step("memory growth (fresh processes)")
+    results["memory"] = {"team": MEMORY_TEAM[q], "strategy": MEMORY_STRATEGY,
+                         **memory_growth(MEMORY_TEAM[q], MEMORY_DAYS[q])}
+    step("sweep throughput")
+    sweep = {str(w): sweep_throughput(workers=w, **SWEEP[q]) for w in (1, 2)}
+    sweep["speedup"] = sweep["2"]["points_per_s"] / sweep["1"]["points_per_s"]
+    results["sweep"] = sweep
+    results["machine"]["load_average_at_end"] = list(os.getloadavg())
+    print_table(results)
+    out = args.out if args.out is not None else (None if args.quick else RESULTS)
+    if out is not None:
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

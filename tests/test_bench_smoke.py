@@ -1,0 +1,39 @@
+"""The benchmark's own machinery, on tiny workloads (behaviour only, never timings)."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+TINY = {"calendar.days": 1, "prospects.count": 300, "team.reps": 3}
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("dialsim_bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_floor_places_exactly_the_dials_it_is_given(bench):
+    assert bench.floor_run(reps=3, dials=10, dial_s=60.0) == 10
+    assert bench.floor_run(reps=4, dials=0, dial_s=60.0) == 0
+
+
+def test_floor_places_the_same_dials_as_the_model(bench):
+    result = bench.model_vs_floor(bench.load(TINY), replications=1, repeats=1)
+    assert result["dials"] > 0
+    assert result["floor_dials"] == result["dials"]
+    assert result["reps"] == 3
+    assert result["campaigns"] == len(bench.load(TINY).strategies)
+    assert result["ratio"] > 0
+
+
+def test_fresh_process_measurement_reports_the_call_log(bench):
+    out = bench.in_fresh_process({"overrides": TINY, "calls": True, "strategies": ["always"]})
+    assert out["campaigns"] == 1
+    assert out["dials"] > 0
+    assert out["call_log_rows"] >= out["dials"]  # every dial, plus inbound and return calls
+    assert out["peak_rss_mb"] >= out["rss_ready_mb"] > 0
