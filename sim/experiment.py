@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .executors import Executor, SerialExecutor
-from .metrics import SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from .metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
 from .model import Campaign
 from .results import CallLogWriter
 from .scenario import Scenario
@@ -43,6 +43,7 @@ class ReplicationResult:
     timeline: dict  # column -> list
     calls_parts: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    numbers: dict | None = None  # per caller-ID number and day (column -> list), if modelled
 
 
 def run_replication(task: ReplicationTask) -> ReplicationResult:
@@ -53,6 +54,7 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
     specs = {spec.name: spec for spec in scenario.strategies}
     rows, parts = [], []
     timeline = {name: [] for name in TIMELINE_SCHEMA.names}
+    numbers = {name: [] for name in NUMBERS_SCHEMA.names} if scenario.caller_id.enabled else None
     for name in task.strategies:
         policy = policy_from_spec(specs[name])
         table = compile_policy(policy, scenario.cadence.max_attempts)
@@ -72,9 +74,17 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
         timeline["replication"] += [task.replication] * n_hours
         timeline["day"] += [h // 24 for h in range(n_hours)]
         timeline["hour"] += [h % 24 for h in range(n_hours)]
-        for column in ("dials", "connects", "voicemails_left"):
-            timeline[column] += hourly[column]
-    return ReplicationResult(task.replication, rows, timeline, parts, time.perf_counter() - started)
+        for column, values in hourly.items():
+            timeline[column] += values
+        per_number = campaign.numbers_timeline()
+        if per_number is not None:
+            n_rows = len(per_number["day"])
+            numbers["strategy"] += [name] * n_rows
+            numbers["replication"] += [task.replication] * n_rows
+            for column, values in per_number.items():
+                numbers[column] += values
+    return ReplicationResult(task.replication, rows, timeline, parts,
+                             time.perf_counter() - started, numbers)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,16 @@ class RunResult:
             for name in columns:
                 columns[name] += rep.timeline[name]
         return pa.table(columns, schema=TIMELINE_SCHEMA)
+
+    def numbers_table(self) -> pa.Table | None:
+        """Per caller-ID number and day, or None when the scenario has no numbers."""
+        if not self.replications or self.replications[0].numbers is None:
+            return None
+        columns = {name: [] for name in NUMBERS_SCHEMA.names}
+        for rep in self.replications:
+            for name in columns:
+                columns[name] += rep.numbers[name]
+        return pa.table(columns, schema=NUMBERS_SCHEMA)
 
     def values(self, strategy: str, metric: str) -> list[float]:
         """One value per replication, in replication order."""

@@ -49,6 +49,9 @@ METRICS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("wrapup_hours", pa.float64(), "h", "rep time in after-call work"),
     ("idle_hours", pa.float64(), "h", "rep time with nothing to dial (list empty or not due)"),
     ("overtime_hours", pa.float64(), "h", "rep time on calls that ran past the end of a shift window (not paid, not in the split)"),
+    ("mean_dial_level", pa.float64(), "lines", "mean lines dialled per batch (1 on a power dialer; adapts under predictive pacing)"),
+    ("numbers_labelled", pa.int64(), "count", "caller-ID numbers that got a spam label at least once (0 unless caller_id.enabled)"),
+    ("labelled_number_days", pa.int64(), "number-days", "days x numbers spent labelled spam"),
 )
 
 METRIC_NAMES = tuple(name for name, *_ in METRICS)
@@ -73,6 +76,21 @@ TIMELINE_SCHEMA = pa.schema([
     pa.field("dials", pa.int64()),
     pa.field("connects", pa.int64()),
     pa.field("voicemails_left", pa.int64()),
+    pa.field("live_answers", pa.int64()),
+    pa.field("abandoned_calls", pa.int64()),
+    pa.field("amd_hangups", pa.int64()),
+    pa.field("dial_level", pa.float64()),
+])
+
+NUMBERS_SCHEMA = pa.schema([
+    pa.field("strategy", pa.string()),
+    pa.field("replication", pa.int32()),
+    pa.field("day", pa.int32()),
+    pa.field("number", pa.int32(), metadata={"description": "caller-ID number index (per_rep pools: rep r owns r*size..)"}),
+    pa.field("dials", pa.int64()),
+    pa.field("short_calls", pa.int64(), metadata={"description": "dials that ended without a conversation (spam-hazard input)"}),
+    pa.field("labelled", pa.bool_(), metadata={"description": "labelled spam during this day"}),
+    pa.field("labelled_today", pa.bool_(), metadata={"description": "got its label at the end of this day"}),
 ])
 
 CALLS_SCHEMA = pa.schema([

@@ -25,8 +25,10 @@ from collections import deque
 import numpy as np
 import simpy
 
+from .callerid import CallerIdPool
+from .pacing import Dithered, make_pacing
 from .scenario import Scenario
-from .streams import ATTEMPT_PURPOSES, COL, World
+from .streams import ATTEMPT_PURPOSES, COL, World, spam_label_draws
 from .strategies import SILENT
 
 DAY_S = 86400.0
@@ -163,6 +165,25 @@ class Campaign:
         reps = scenario.team.reps
         self.reps = reps
         self.lines = scenario.team.lines_per_rep
+        # pacing (sim.pacing): how many lines each batch dials
+        self.mode = scenario.dialer.resolved_mode(self.lines)
+        self.pacing = make_pacing(scenario)
+        self.dither = [Dithered() for _ in range(reps)]
+        self.embargo_after_abandon_s = cad.min_gap_after_abandon_h * 3600.0
+        self.count_amd_as_abandon = scenario.dialer.predictive.count_amd_hangups
+        # caller-ID numbers (sim.callerid); None when the scenario does not model them
+        cid = scenario.caller_id
+        self.callerid = None
+        self.number_of = None  # the number prospect p's current or last dial showed
+        if cid.enabled:
+            n_numbers = cid.numbers_per_pool * (reps if cid.pool == "per_rep" else 1)
+            self.callerid = CallerIdPool(
+                cid, reps, self.days,
+                spam_label_draws(world.seed, world.replication, self.days, n_numbers))
+            self.number_of = [0] * n
+        self.screen_by_number = (
+            {} if cid.enabled and scenario.screening.scope == "number" else None
+        )  # (prospect, number) -> screening multiplier, when prospects screen numbers
         self.rep_state = [OFF] * reps
         self.ring_end = [0.0] * reps
         self.rep_window_end = [0.0] * reps
@@ -181,6 +202,11 @@ class Campaign:
         self.dials_by_hour = [0] * hours
         self.connects_by_hour = [0] * hours
         self.vm_left_by_hour = [0] * hours
+        self.abandoned_by_hour = [0] * hours
+        self.amd_hangups_by_hour = [0] * hours
+        self.live_by_hour = [0] * hours
+        self.level_sum_by_hour = [0.0] * hours  # dial level of each batch, summed
+        self.batches_by_hour = [0] * hours
 
     # ------------------------------------------------------------------ calendar
     def paid_before(self, t: float) -> float:
@@ -218,14 +244,17 @@ class Campaign:
         if wrap_s:
             account(T_WRAPUP, t, wrap_s, w_end)
 
-    def _requeue(self, p: int, now: float) -> None:
-        """After an attempt: back on the list at its next eligible time, or off it."""
+    def _requeue(self, p: int, now: float, gap_s: float | None = None) -> None:
+        """After an attempt: back on the list at its next eligible time, or off it.
+
+        ``gap_s`` replaces the cadence's minimum gap when longer (the embargo after
+        an abandoned call)."""
         if self.status[p] != ACTIVE:
             return
         if self.attempts[p] >= self.max_attempts:
             self.status[p] = EXHAUSTED
             return
-        eligible = now + self.min_gap_s
+        eligible = now + (self.min_gap_s if gap_s is None else max(gap_s, self.min_gap_s))
         if self.attempts_today[p] >= self.max_per_day:
             eligible = max(eligible, (math.floor(now / DAY_S) + 1) * DAY_S)
         heapq.heappush(self.retry_heap, (eligible, p))
@@ -300,7 +329,7 @@ class Campaign:
         ring_timeout = dialer.ring_timeout_s
         hour = int(((t_ring + self.offset[p]) % DAY_S) // 3600.0)
         available = self.reach[p] * self.hourly[hour]
-        if row[_C_AVAILABLE] < available and row[_C_PICKUP] < self.pickup[p] \
+        if row[_C_AVAILABLE] < available and row[_C_PICKUP] < self._pickup_now(p) \
                 and row[_C_RING] < ring_timeout:
             if amd.enabled:
                 if row[_C_AMD] < amd.false_machine:
@@ -314,6 +343,25 @@ class Campaign:
                 return ring_timeout + amd.delay_s, L_MACHINE_DETECTED
             return ring_timeout, L_MACHINE_TO_REP
         return ring_timeout, L_NO_ANSWER
+
+    def _pickup_now(self, p: int) -> float:
+        """P(``p`` picks up this dial | at the phone): its screening history, times the
+        caller-ID number's effect (spam label, local presence) when numbers are modelled."""
+        if self.callerid is None:
+            return self.pickup[p]
+        number = self.number_of[p]
+        pickup = self.pickup[p] * self.callerid.pickup_mult(number)
+        if self.screen_by_number is not None:
+            pickup *= self.screen_by_number.get((p, number), 1.0)
+        return pickup
+
+    def _screen(self, p: int, mult: float) -> None:
+        """Apply a screening multiplier: to the prospect, or to the number it saw."""
+        if self.screen_by_number is None:
+            self.pickup[p] *= mult
+        else:
+            key = (p, self.number_of[p])
+            self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
 
     def _rep_handling(self, p: int, row, kind: int, rep_free: bool):
         """What the line's resolution costs the rep and how it ends.
@@ -352,6 +400,15 @@ class Campaign:
         """Counters and the prospect's history after a dial resolved at time ``t``."""
         c = self.c
         hour_index = int(t // 3600.0)
+        if self.callerid is not None:
+            completed = outcome == O_CONNECT or outcome == O_GATEKEEPER or (
+                outcome == O_VM_LEFT and self.s.caller_id.voicemail_left_is_completed)
+            self.callerid.record(self.number_of[p], short=not completed)
+        if outcome == O_CONNECT or outcome == O_GATEKEEPER or outcome == O_ABANDONED:
+            self.live_by_hour[hour_index] += 1
+            self.pacing.record(outcome == O_ABANDONED)
+        elif outcome == O_AMD_HANGUP and self.count_amd_as_abandon:
+            self.pacing.record(True)
         if outcome == O_VM_LEFT:
             self.vm_left_by_hour[hour_index] += 1
             self.vm_encounters[p] += 1
@@ -379,23 +436,28 @@ class Campaign:
                 c["no_answers"] += 1
             elif outcome == O_ABANDONED:
                 c["abandoned_calls"] += 1
+                self.abandoned_by_hour[hour_index] += 1
             elif outcome == O_AMD_HANGUP:
                 c["amd_hangups"] += 1
+                self.amd_hangups_by_hour[hour_index] += 1
             else:
                 c["cancelled_dials"] += 1
             self._silent_miss(p, a, row, t)
+            if (outcome == O_ABANDONED or outcome == O_AMD_HANGUP) and self.embargo_after_abandon_s:
+                self._requeue(p, t, self.embargo_after_abandon_s)
+                return
         self._requeue(p, t)
 
     def _silent_miss(self, p, a, row, t):
         """A missed call with no message: screening tightens, maybe 'who called me?'."""
-        self.pickup[p] *= self.s.screening.answer_mult_per_silent_miss
+        self._screen(p, self.s.screening.answer_mult_per_silent_miss)
         if row[_C_CALLBACK] < self.s.callbacks.p_callback_missed_call * self.propensity[p]:
             self._schedule_callback(p, a, row[_C_CB_DELAY], t)
 
     def _heard_message(self, p, a, row, message, t):
         cb = self.s.callbacks
         self.c["voicemails_heard"] += 1
-        self.pickup[p] *= self.s.screening.answer_mult_per_voicemail
+        self._screen(p, self.s.screening.answer_mult_per_voicemail)
         risk = self._opt_out_risk(p, self.s.opt_out.p_per_heard_voicemail)
         self.touches[p] += 1
         if row[_C_OPT] < risk:
@@ -515,7 +577,26 @@ class Campaign:
         self.attempts_today[p] += 1
         self.owner[p] = r
         self.dials_by_hour[int(now // 3600.0)] += 1
+        if self.callerid is not None:
+            self.number_of[p] = self.callerid.number_for(r)
         return a, self.draws[p, a].tolist()
+
+    def _batch_size(self, r: int, now: float) -> int:
+        """Lines the next batch dials: the pacing level (dithered), at most lines_per_rep."""
+        pacing = self.pacing
+        pacing.adjust()
+        hour = int(now // 3600.0)
+        self.level_sum_by_hour[hour] += pacing.level
+        self.batches_by_hour[hour] += 1
+        lines = min(self.lines, self.dither[r].lines(pacing.level))
+        pacing.dialled(lines)
+        return lines
+
+    def _end_of_days(self):
+        """Close each day's caller-ID counts (spam labels are decided overnight)."""
+        for day in range(self.days):
+            yield self.env.timeout((day + 1) * DAY_S - 1.0 - self.env.now)
+            self.callerid.end_of_day(day)
 
     def _rep(self, r):
         """One rep's shifts. The power-dialer dial (one line) is written out inline:
@@ -538,7 +619,8 @@ class Campaign:
         heappush, heappop = heapq.heappush, heapq.heappop
         queue = self.return_queues[r]
         power = self.lines == 1
-        generic = not power or not self.inline_power_dial
+        # the inline dial is the plain power dialer; numbers and pacing use the methods
+        generic = not power or not self.inline_power_dial or self.callerid is not None
         log = self.call_log.append if self.call_log is not None else None
         rep_state, ring_end, idle_wake = self.rep_state, self.ring_end, self.idle_wake
         status, attempts, owner = self.status, self.attempts, self.owner
@@ -592,7 +674,8 @@ class Campaign:
                         continue
                     if generic:  # the parallel dialer, or the reference power dialer
                         batch = []
-                        while len(batch) < self.lines:
+                        size = 1 if power else self._batch_size(r, start)
+                        while len(batch) < size:
                             p = self._next_prospect(start)
                             if p is None:
                                 break
@@ -861,6 +944,8 @@ class Campaign:
         env = self.env
         for r in range(self.reps):
             self.procs.append(env.process(self._rep(r)))
+        if self.callerid is not None:
+            env.process(self._end_of_days())
         env.run()  # reps stop after their last shift; no callback is set past the end
         return self.metrics()
 
@@ -888,6 +973,9 @@ class Campaign:
             prospects_exhausted=self.status.count(EXHAUSTED),
             prospects_remaining=self.status.count(ACTIVE),
             overtime_hours=self.overtime_s / 3600.0,
+            mean_dial_level=self._mean_dial_level(),
+            numbers_labelled=len(self.callerid.numbers_ever_labelled) if self.callerid else 0,
+            labelled_number_days=sum(self.callerid.timeline["labelled"]) if self.callerid else 0,
         )
         for name, seconds in zip(TIME_CATEGORIES, self.time_s):
             out[f"{name}_hours"] = seconds / 3600.0
@@ -906,14 +994,33 @@ class Campaign:
                               + c["amd_hangups"] + c["cancelled_dials"])
         return dict(c)
 
+    def _mean_dial_level(self) -> float:
+        batches = sum(self.batches_by_hour)
+        if self.mode == "power" or not batches:
+            return 1.0
+        return sum(self.level_sum_by_hour) / batches
+
     def timeline(self) -> dict:
         """Counts per campaign hour (index = day * 24 + hour of the team's clock)."""
         hours = self.days * 24
+        if self.mode == "power":  # null (None) where no batch was dialled that hour
+            level = [1.0 if d else None for d in self.dials_by_hour[:hours]]
+        else:
+            level = [total / n if n else None
+                     for total, n in zip(self.level_sum_by_hour[:hours], self.batches_by_hour[:hours])]
         return {
             "dials": self.dials_by_hour[:hours],
             "connects": self.connects_by_hour[:hours],
             "voicemails_left": self.vm_left_by_hour[:hours],
+            "live_answers": self.live_by_hour[:hours],
+            "abandoned_calls": self.abandoned_by_hour[:hours],
+            "amd_hangups": self.amd_hangups_by_hour[:hours],
+            "dial_level": level,
         }
+
+    def numbers_timeline(self) -> dict | None:
+        """Per caller-ID number and day: dials, short calls, label state (or None)."""
+        return self.callerid.timeline if self.callerid is not None else None
 
 
 def _clock(text: str) -> float:

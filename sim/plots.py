@@ -20,11 +20,13 @@ import io
 import math
 import os
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
@@ -39,6 +41,10 @@ TIMELINE_FILE = "timeline.parquet"
 
 CHARTS = ("connects_per_rep_hour.png", "connects_by_hour.png", "cumulative_connects.png",
           "funnel.png")
+# drawn only when the run has something to show: a multi-line dialer, caller-ID numbers
+PACING_CHART = "pacing.png"
+NUMBERS_CHART = "numbers.png"
+NUMBERS_FILE = "numbers.parquet"
 
 # (label, summary column) per funnel stage
 OUTBOUND_FUNNEL = (("dials", "dials"), ("live answers", "live_answers"),
@@ -58,6 +64,7 @@ class RunData:
     timeline: pa.Table
     strategies: list[str]
     baseline: str
+    numbers: pa.Table | None = None  # numbers.parquet, when caller-ID numbers were modelled
 
     @property
     def name(self) -> str:
@@ -94,7 +101,18 @@ def load_run(run_dir: Path, baseline: str | None = None) -> RunData:
     except ValidationError as exc:
         raise UserError(f"{run_dir / MANIFEST}: its scenario was written by another dialsim "
                         f"version ({exc.error_count()} problems): re-run the scenario") from None
-    return RunData(run_dir, manifest, scenario, summary, timeline, strategies, baseline)
+    numbers = _read_table(run_dir, NUMBERS_FILE) if (run_dir / NUMBERS_FILE).exists() else None
+    return RunData(run_dir, manifest, scenario, summary, timeline, strategies, baseline, numbers)
+
+
+def charts_for(data: RunData) -> tuple[str, ...]:
+    """The charts a run has: the four always, pacing and numbers when they apply."""
+    names = CHARTS
+    if data.scenario.team.lines_per_rep > 1 and "dial_level" in data.timeline.column_names:
+        names += (PACING_CHART,)
+    if data.numbers is not None:
+        names += (NUMBERS_CHART,)
+    return names
 
 
 def _read_table(run_dir: Path, name: str) -> pa.Table:
@@ -141,8 +159,10 @@ def plot_run(run_dir: Path, baseline: str | None = None) -> list[Path]:
     return paths
 
 
-def render_charts(data: RunData, names: tuple[str, ...] = CHARTS) -> dict[str, bytes]:
-    """Charts (default: all) as PNG bytes, keyed by file name, in :data:`CHARTS` order."""
+def render_charts(data: RunData, names: tuple[str, ...] | None = None) -> dict[str, bytes]:
+    """Charts (default: all the run has) as PNG bytes, keyed by file name, in order."""
+    available = charts_for(data)
+    names = available if names is None else names
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -152,12 +172,14 @@ def render_charts(data: RunData, names: tuple[str, ...] = CHARTS) -> dict[str, b
         "connects_by_hour.png": _chart_by_hour,
         "cumulative_connects.png": _chart_cumulative,
         "funnel.png": _chart_funnel,
+        PACING_CHART: _chart_pacing,
+        NUMBERS_CHART: _chart_numbers,
     }
     colours = _colours(data.strategies)
     charts = {}
     with rc_context({"font.size": 11, "axes.titlesize": 13, "axes.spines.top": False,
                      "axes.spines.right": False}):
-        for name in (n for n in CHARTS if n in names):
+        for name in (n for n in available if n in names):
             fig = Figure(figsize=(10, 5.6), dpi=100, layout="constrained")
             FigureCanvasAgg(fig)
             drawers[name](fig, data, colours)
@@ -309,3 +331,72 @@ def _chart_funnel(fig, data: RunData, colours) -> None:
     fig.suptitle(f"{data.name}: the funnel, from dials to conversations "
                  f"({data.scenario.calendar.days} days, "
                  f"{data.scenario.team.reps} reps; in brackets: share of the stage above)")
+
+
+def _chart_pacing(fig, data: RunData, colours) -> None:
+    """Dial level through the campaign, and the abandon rate per day (with AMD hang-ups)."""
+    top, bottom = fig.subplots(2, 1)
+    days = data.scenario.calendar.days
+    timeline = data.timeline
+    level = _hourly(data, "dial_level")
+    x = np.arange(days * 24) / 24.0
+    for name in data.strategies:
+        with warnings.catch_warnings():  # hours with no dial in any replication: NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(level[name], axis=0)
+        top.plot(x, mean, ".", markersize=3, color=colours[name], label=_label(data, name))
+    top.set_ylabel("lines per batch")
+    top.set_xlabel("campaign time (days)")
+    top.set_ylim(bottom=0)
+    top.legend(frameon=False, fontsize=8)
+    target = data.scenario.dialer.predictive.target_abandon_rate
+    width = 0.8 / len(data.strategies)
+    for si, name in enumerate(data.strategies):
+        rows = timeline.filter(pc.equal(timeline.column("strategy"), name))
+        day = np.asarray(rows.column("day").to_numpy(zero_copy_only=False))
+        live = np.bincount(day, rows.column("live_answers").to_numpy(), minlength=days)
+        abandoned = np.bincount(day, rows.column("abandoned_calls").to_numpy(), minlength=days)
+        amd = np.bincount(day, rows.column("amd_hangups").to_numpy(), minlength=days)
+        with np.errstate(all="ignore"):
+            rate = np.where(live > 0, abandoned / live, np.nan)
+            rate_amd = np.where(live + amd > 0, (abandoned + amd) / (live + amd), np.nan)
+        pos = np.arange(days) + (si - (len(data.strategies) - 1) / 2) * width
+        bottom.bar(pos, rate_amd * 100, width=width, color=colours[name], alpha=0.35)
+        bottom.bar(pos, rate * 100, width=width, color=colours[name], label=_label(data, name))
+    if data.scenario.dialer.mode == "predictive":
+        bottom.axhline(target * 100, color="black", linewidth=1, linestyle="--",
+                       label=f"target {target:.0%}")
+    bottom.set_xticks(range(days), [f"day {d + 1}" for d in range(days)])
+    bottom.set_ylabel("abandoned, % of live answers")
+    bottom.legend(frameon=False, fontsize=8)
+    top.set_title(f"{data.name}: dial level (top) and abandon rate per day "
+                  "(bottom; pale: with AMD hang-ups on people)")
+
+
+def _chart_numbers(fig, data: RunData, colours) -> None:
+    """Caller-ID numbers: which carried a spam label on which day; labelled share by day."""
+    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
+    numbers = data.numbers
+    first = data.strategies[0]
+    rows = numbers.filter(pc.and_(pc.equal(numbers.column("strategy"), first),
+                                  pc.equal(numbers.column("replication"), 0)))
+    day = rows.column("day").to_numpy()
+    number = rows.column("number").to_numpy()
+    labelled = np.asarray(rows.column("labelled").to_pylist(), dtype=float)
+    grid = np.zeros((int(number.max()) + 1, int(day.max()) + 1))
+    grid[number, day] = labelled
+    left.imshow(grid, aspect="auto", cmap="Reds", vmin=0, vmax=1, interpolation="nearest")
+    left.set_xlabel("campaign day (0 = first)")
+    left.set_ylabel("caller-ID number")
+    left.set_title(f"labelled spam (red), {first}, replication 0", fontsize=10)
+    for name in data.strategies:
+        rows = numbers.filter(pc.equal(numbers.column("strategy"), name))
+        d = rows.column("day").to_numpy()
+        share = np.bincount(d, np.asarray(rows.column("labelled").to_pylist(), dtype=float)) / np.bincount(d)
+        right.plot(np.arange(share.size), share * 100, marker="o", color=colours[name],
+                   label=_label(data, name))
+    right.set_xlabel("campaign day (0 = first)")
+    right.set_ylabel("numbers labelled, %")
+    right.set_ylim(0, 100)
+    right.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"{data.name}: caller-ID numbers and spam labels")

@@ -30,6 +30,14 @@ QUESTION = (
 )
 
 CHART_CAPTIONS = {
+    "pacing.png": (
+        "Top: how many lines the dialer dialled at once through the campaign. Bottom: "
+        "abandoned calls (a person answered and heard silence) as a share of live answers, "
+        "per day; the pale bar adds people the answering-machine detection hung up on, as "
+        "regulators count them (US and UK rules cap it at 3%)."),
+    "numbers.png": (
+        "Caller-ID numbers: which ones carried a 'spam likely' label on which day, and the "
+        "share of numbers labelled each day. A labelled number is picked up far less often."),
     "connects_per_rep_hour.png": (
         "Left: conversations per paid rep-hour for each strategy, with its 95% interval. "
         "Right: each strategy minus the baseline, measured on the same simulated prospects "

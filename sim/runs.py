@@ -28,6 +28,7 @@ from .scenario import Scenario
 
 SUMMARY_FILE = "summary.parquet"
 TIMELINE_FILE = "timeline.parquet"
+NUMBERS_FILE = "numbers.parquet"
 CALLS_FILE = "calls.parquet"
 
 
@@ -95,6 +96,10 @@ def execute_run(
         timeline = result.timeline_table()
         write_parquet_atomic(timeline, stage / TIMELINE_FILE)
         files[TIMELINE_FILE] = timeline.num_rows
+        numbers = result.numbers_table()
+        if numbers is not None:
+            write_parquet_atomic(numbers, stage / NUMBERS_FILE)
+            files[NUMBERS_FILE] = numbers.num_rows
         comparison = comparison_table(summary, strategies, baseline)
         write_parquet_atomic(comparison, stage / COMPARISON_FILE)
         files[COMPARISON_FILE] = comparison.num_rows

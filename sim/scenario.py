@@ -128,7 +128,41 @@ class Team(Strict):
     )
 
 
+class Predictive(Strict):
+    """Predictive pacing: the dial level adapts to hold the abandon rate at a target."""
+
+    target_abandon_rate: Probability = Field(
+        0.03, description="abandoned / live answers to hold (US and UK rules: at most 3%)"
+    )
+    window_live_answers: int = Field(200, ge=10, le=100_000, description="rolling window")
+    warmup_live_answers: int = Field(30, ge=1, le=100_000, description="answers before adapting")
+    initial_level: float = Field(1.5, ge=1, le=20, description="lines per batch at the start")
+    min_level: float = Field(1.0, ge=1, le=20)
+    answer_window_lines: int = Field(
+        1000, ge=10, le=1_000_000, description="lines over which the answer rate is estimated"
+    )
+    gain: float = Field(
+        0.01, gt=0, le=1, description="feedback trim per live answer per unit relative abandon error"
+    )
+    count_amd_hangups: bool = Field(
+        True, description="count AMD hang-ups on live people as abandoned, as regulators do"
+    )
+
+
+DIAL_MODES = ("power", "parallel", "predictive")
+
+
 class Dialer(Strict):
+    mode: Literal["power", "parallel", "predictive"] | None = Field(
+        None,
+        description="power: 1 line; parallel: a fixed dial level; predictive: adaptive level "
+        "up to team.lines_per_rep. Default: power if lines_per_rep = 1, else parallel",
+    )
+    dial_level: float | None = Field(
+        None, ge=1, le=20,
+        description="parallel: average lines per batch (2.4 alternates 2 and 3); default lines_per_rep",
+    )
+    predictive: Predictive = Field(default_factory=Predictive)
     connect_setup_s: Dist = Field(
         default_factory=lambda: Fixed(value=2.0), description="network setup before ringing"
     )
@@ -144,6 +178,15 @@ class Dialer(Strict):
         4.0, description="time a rep needs to recognise a voicemail greeting"
     )
     amd: AMD = Field(default_factory=AMD)
+
+    def resolved_mode(self, lines_per_rep: int) -> str:
+        if self.mode is not None:
+            return self.mode
+        return "power" if lines_per_rep == 1 else "parallel"
+
+    def resolved_level(self, lines_per_rep: int) -> float:
+        """Average lines per batch in parallel mode."""
+        return float(self.dial_level if self.dial_level is not None else lines_per_rep)
 
 
 class Conversation(Strict):
@@ -182,6 +225,34 @@ class Screening(Strict):
     answer_mult_per_voicemail: float = Field(
         1.0, gt=0, le=10, description="pick-up multiplier per voicemail heard (>1 helps, <1 hurts)"
     )
+    scope: Literal["company", "number"] = Field(
+        "company",
+        description="company: the prospect screens the company whatever number shows; "
+        "number: it learns to ignore a caller-ID number, and a new number starts fresh",
+    )
+
+
+class CallerId(Strict):
+    """Caller-ID numbers the team dials from, and spam labels on them."""
+
+    enabled: bool = False
+    pool: Literal["per_rep", "team"] = Field("per_rep", description="numbers per rep, or one team pool")
+    numbers_per_pool: int = Field(1, ge=1, le=1000)
+    rotation: Literal["fixed", "round_robin", "least_used"] = "fixed"
+    local_presence_pickup_mult: float = Field(
+        1.0, gt=0, le=10, description="pick-up multiplier for a number local to the prospect"
+    )
+    labelled_pickup_mult: float = Field(
+        0.375, ge=0, le=1, description="pick-up multiplier while labelled spam (~9% vs ~24% answer)"
+    )
+    hazard_per_short_call: float = Field(
+        0.0, ge=0, le=100, description="spam-label hazard per short call above the free allowance; 0 = never"
+    )
+    free_short_calls_per_day: int = Field(100, ge=0, le=1_000_000)
+    label_days: int | None = Field(14, ge=1, le=3650, description="days a label lasts; null = for good")
+    voicemail_left_is_completed: bool = Field(
+        True, description="a voicemail message left counts as a completed call, not a short one"
+    )
 
 
 class Callbacks(Strict):
@@ -212,6 +283,9 @@ class Cadence(Strict):
     max_attempts: int = Field(6, ge=1, le=100)
     min_gap_h: NonNegativeSeconds = Field(20.0, description="minimum hours between attempts")
     max_attempts_per_day: int = Field(1, ge=1, le=100)
+    min_gap_after_abandon_h: NonNegativeSeconds = Field(
+        0.0, description="no redial of a prospect for this long after an abandoned call (UK: 72)"
+    )
     list_order: Literal["retries_first", "fresh_first"] = Field(
         "retries_first", description="which comes first when both are due: due retries or fresh leads"
     )
@@ -245,14 +319,22 @@ class Segment(Strict):
     callback_propensity_sigma: float = Field(
         0.8, ge=0, le=5, description="spread of a log-normal (mean 1) callback multiplier"
     )
+
+
+class TimeZone(Strict):
+    """A share of the list on another clock."""
+
+    name: str = Field("local", min_length=1)
     utc_offset_h: float = Field(
         0.0, ge=-24, le=24, description="prospect's clock minus the team's clock, hours"
     )
+    weight: float = Field(1.0, gt=0)
 
 
 class Prospects(Strict):
     count: int = Field(4000, ge=1, le=5_000_000)
     segments: list[Segment] = Field(default_factory=lambda: [Segment()], min_length=1)
+    time_zones: list[TimeZone] = Field(default_factory=lambda: [TimeZone()], min_length=1)
     hourly_availability: list[float] = Field(
         default_factory=lambda: [1.0] * 24,
         min_length=24,
@@ -364,6 +446,7 @@ class Scenario(Strict):
     callbacks: Callbacks = Field(default_factory=Callbacks)
     cadence: Cadence = Field(default_factory=Cadence)
     opt_out: OptOut = Field(default_factory=OptOut)
+    caller_id: CallerId = Field(default_factory=CallerId)
     prospects: Prospects = Field(default_factory=Prospects)
     strategies: list[StrategyEntry] = Field(
         default_factory=lambda: [StrategySpec(name=n) for n in ("never", "always", "rotate")],
@@ -379,6 +462,32 @@ class Scenario(Strict):
         if dupes:
             raise ValueError(f"strategy names must be unique; repeated: {', '.join(dupes)}")
         return strategies
+
+    @model_validator(mode="after")
+    def _dialer_fits_the_lines(self):
+        lines = self.team.lines_per_rep
+        mode = self.dialer.resolved_mode(lines)
+        if mode == "power" and lines != 1:
+            raise ValueError(
+                f"dialer.mode: 'power' dials one line; team.lines_per_rep is {lines} "
+                "(use 'parallel' or 'predictive', or set lines_per_rep = 1)"
+            )
+        if self.dialer.dial_level is not None and mode != "parallel":
+            raise ValueError("dialer.dial_level: only the 'parallel' mode uses a fixed dial level")
+        if mode == "parallel" and self.dialer.resolved_level(lines) > lines:
+            raise ValueError(
+                f"dialer.dial_level: {self.dialer.dial_level} is more than the "
+                f"{lines} lines per rep (team.lines_per_rep)"
+            )
+        if mode == "predictive":
+            p = self.dialer.predictive
+            if lines < 2:
+                raise ValueError("dialer.mode: 'predictive' needs team.lines_per_rep >= 2 (its maximum level)")
+            if p.min_level > lines:
+                raise ValueError(f"dialer.predictive.min_level: {p.min_level} is more than lines_per_rep ({lines})")
+            if p.warmup_live_answers > p.window_live_answers:
+                raise ValueError("dialer.predictive.warmup_live_answers: must not exceed window_live_answers")
+        return self
 
     @model_validator(mode="after")
     def _baseline_is_a_strategy(self):

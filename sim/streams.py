@@ -149,5 +149,23 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         p_voicemail_box=per_segment("p_voicemail_box"),
         p_right_party=per_segment("p_right_party"),
         callback_propensity=propensity,
-        utc_offset_s=per_segment("utc_offset_h") * 3600.0,
+        utc_offset_s=_time_zone_offsets_s(scenario, seed, replication, n),
     )
+
+
+def _time_zone_offsets_s(scenario: Scenario, seed: int, replication: int, n: int) -> np.ndarray:
+    """Each prospect's clock minus the team's, seconds, drawn from the time-zone mix."""
+    zones = scenario.prospects.time_zones
+    offsets = np.array([z.utc_offset_h * 3600.0 for z in zones])
+    if len(zones) == 1:
+        return np.full(n, offsets[0])
+    weights = np.array([z.weight for z in zones], dtype=float)
+    cumulative = np.cumsum(weights / weights.sum())
+    index = np.searchsorted(cumulative, named_rng(seed, replication, "time_zone").random(n), side="right")
+    return offsets[np.minimum(index, len(zones) - 1)]
+
+
+def spam_label_draws(seed: int, replication: int, days: int, n_numbers: int) -> np.ndarray:
+    """Uniforms (days, numbers) deciding spam labels; one stream per day, numbers in order."""
+    return np.stack([named_rng(seed, replication, "spam_label", day).random(n_numbers)
+                     for day in range(days)]) if n_numbers else np.empty((days, 0))

@@ -41,7 +41,7 @@ def scenarios(draw):
         f"prospects.segments.0.p_pickup={draw(probability)}",
         f"prospects.segments.0.reachability={draw(probability)}",
         f"prospects.segments.0.p_bad_number={draw(st.floats(0, 0.5))}",
-        f"prospects.segments.0.utc_offset_h={draw(st.sampled_from([-8, -3, 0, 1, 5]))}",
+        f"prospects.time_zones.0.utc_offset_h={draw(st.sampled_from([-8, -3, 0, 1, 5]))}",
     ]
     if draw(st.booleans()):
         overrides += ["calendar.break_start=null", "calendar.break_end=null"]

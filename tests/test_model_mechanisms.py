@@ -164,7 +164,7 @@ def test_no_dial_outside_shift_windows():
 
 def test_no_dial_outside_prospect_calling_window():
     # prospects 8 hours ahead: local 09:00-17:00 team time is 17:00-01:00 for them
-    scenario = make_scenario("prospects.segments.0.utc_offset_h=8",
+    scenario = make_scenario("prospects.time_zones.0.utc_offset_h=8",
                              'prospects.calling_window_start="08:00"',
                              'prospects.calling_window_end="21:00"', "calendar.days=3")
     _, _, log = run_campaign(scenario, "always", record=True)

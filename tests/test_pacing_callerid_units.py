@@ -1,0 +1,156 @@
+"""Pacing controller and caller-ID pool, each on its own (no simulation)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.callerid import CallerIdPool
+from sim.pacing import (
+    Dithered,
+    PredictivePacing,
+    expected_abandon_rate,
+    level_for_abandon_rate,
+)
+from sim.scenario import CallerId
+
+
+@given(level=st.floats(1.0, 6.0), batches=st.integers(1, 400))
+def test_dithered_lines_average_to_the_level(level, batches):
+    d = Dithered()
+    total = sum(d.lines(level) for _ in range(batches))
+    assert abs(total - level * batches) < 1 + 1e-9
+    assert all(Dithered().lines(level) >= 1 for _ in range(3))
+
+
+def _controller(**kw):
+    args = dict(target_abandon_rate=0.03, window_live_answers=100, warmup_live_answers=10,
+                initial_level=2.0, min_level=1.0, max_level=5.0, gain=0.05,
+                answer_window_lines=200)
+    args.update(kw)
+    return PredictivePacing(**args)
+
+
+@given(q=st.floats(0.01, 0.9), level=st.floats(1.0, 8.0))
+def test_expected_abandon_rate_rises_with_level_and_inverts(q, level):
+    a = expected_abandon_rate(q, level)
+    assert 0 <= a < 1
+    assert expected_abandon_rate(q, level + 0.5) >= a
+    if 0 < a:
+        assert level_for_abandon_rate(q, a, 1.0, 8.0) == pytest.approx(level, abs=1e-6)
+
+
+def test_expected_abandon_rate_matches_a_direct_count():
+    """Two lines, answer prob q: P(both answer) = q^2 of 2q expected answers abandoned."""
+    q = 0.2
+    assert expected_abandon_rate(q, 2) == pytest.approx(q * q / (2 * q))
+
+
+def _feed(c, batches, lines, q_live, abandoned_share):
+    rng = np.random.default_rng(0)
+    for _ in range(batches):
+        c.dialled(lines)
+        for _ in range(rng.binomial(lines, q_live)):
+            c.record(abandoned=rng.random() < abandoned_share)
+        c.adjust()
+
+
+def test_controller_dials_more_lines_when_fewer_people_answer():
+    busy, quiet = _controller(), _controller()
+    _feed(busy, 2000, 2, 0.15, 0.03)
+    _feed(quiet, 2000, 2, 0.05, 0.03)
+    assert quiet.level > busy.level
+    assert quiet.answer_rate == pytest.approx(0.05, rel=0.35)
+
+
+def test_trim_falls_when_abandoning_too_much_and_is_bounded():
+    c = _controller()
+    _feed(c, 3000, 2, 0.1, 0.10)  # observed 10% against a 3% target
+    assert c.trim == 0.25
+    low = c.level
+    c2 = _controller()
+    _feed(c2, 3000, 2, 0.1, 0.0)
+    assert c2.trim == 4.0 and c2.level > low
+    assert 1.0 <= low and c2.level <= 5.0
+
+
+def test_controller_waits_for_warmup():
+    c = _controller(warmup_live_answers=50)
+    c.dialled(2)
+    for _ in range(49):
+        c.record(abandoned=True)
+    c.adjust()
+    assert c.level == 2.0 and c.trim == 1.0
+
+
+def test_controller_holds_a_simulated_plant_at_target():
+    """A plant that follows the batch rule (every person after the first in a batch is
+    abandoned) with an answer rate that swings through the 'day': the long-run
+    abandon rate (per live answer) must sit in the binomial band around the target."""
+    rng = np.random.default_rng(3)
+    c = _controller(initial_level=2.0, gain=0.01, window_live_answers=200,
+                    warmup_live_answers=50, answer_window_lines=500)
+    d = Dithered()
+    abandoned = answers = 0
+    for batch in range(200_000):
+        q = 0.08 + 0.06 * math.sin(batch / 3000)
+        c.adjust()
+        n = d.lines(c.level)
+        c.dialled(n)
+        people = rng.binomial(n, q)
+        for i in range(people):
+            c.record(i > 0)
+        if batch >= 20_000:
+            answers += people
+            abandoned += max(0, people - 1)
+    rate = abandoned / answers
+    assert abs(rate - 0.03) < 3.3 * math.sqrt(0.03 * 0.97 / answers), rate
+
+
+def _pool(**kw):
+    cfg = CallerId(enabled=True, **kw)
+    days = 5
+    n = cfg.numbers_per_pool * (3 if cfg.pool == "per_rep" else 1)
+    return CallerIdPool(cfg, reps=3, days=days, label_draws=np.full((days, n), 0.5))
+
+
+def test_fixed_rotation_keeps_one_number_per_rep():
+    pool = _pool(numbers_per_pool=4, rotation="fixed")
+    assert [pool.number_for(r) for r in (0, 0, 1, 2)] == [0, 0, 4, 8]
+    team = _pool(pool="team", numbers_per_pool=2, rotation="fixed")
+    assert [team.number_for(r) for r in (0, 1, 2)] == [0, 1, 0]
+
+
+def test_round_robin_and_least_used_spread_dials():
+    rr = _pool(numbers_per_pool=3, rotation="round_robin")
+    assert [rr.number_for(1) for _ in range(7)] == [3, 4, 5, 3, 4, 5, 3]
+    lu = _pool(pool="team", numbers_per_pool=3, rotation="least_used")
+    used = []
+    for _ in range(9):
+        n = lu.number_for(0)
+        lu.record(n, short=True)
+        used.append(n)
+    assert sorted(used) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+
+def test_label_hazard_and_expiry():
+    pool = _pool(pool="team", numbers_per_pool=2, hazard_per_short_call=0.1,
+                 free_short_calls_per_day=10, label_days=2)
+    for _ in range(20):
+        pool.record(0, short=True)  # excess 10: P(label) = 1 - e^-1 = 0.63 > draw 0.5
+    for _ in range(15):
+        pool.record(1, short=True)  # excess 5: P = 1 - e^-0.5 = 0.39 < draw 0.5
+    pool.end_of_day(0)
+    assert pool.is_labelled(0) and not pool.is_labelled(1)
+    assert pool.pickup_mult(0) == pytest.approx(0.375)
+    assert pool.pickup_mult(1) == 1.0
+    pool.end_of_day(1)
+    assert pool.is_labelled(0)
+    pool.end_of_day(2)
+    assert not pool.is_labelled(0)  # the label lasted two days
+    assert pool.timeline["labelled_today"][:2] == [True, False]
+    assert pool.timeline["dials"][:2] == [20, 15]
