@@ -186,6 +186,17 @@ def test_screening_by_number_starts_fresh_on_a_new_number():
     assert by_number["outbound_connects"] > by_company["outbound_connects"]
 
 
+def test_screening_by_number_with_one_number_is_screening_by_company():
+    """A team showing a single number: the prospect's memory of that number is all it
+    has, so both scopes must give exactly the same campaign."""
+    common = ("caller_id.enabled=true", 'caller_id.pool="team"', "caller_id.numbers_per_pool=1",
+              "screening.answer_mult_per_silent_miss=0.5", "screening.answer_mult_per_voicemail=1.3",
+              "calendar.days=5", "cadence.max_attempts=5", "prospects.count=300")
+    company, *_ = run_campaign(make_scenario(*common, 'screening.scope="company"'), "always")
+    number, *_ = run_campaign(make_scenario(*common, 'screening.scope="number"'), "always")
+    assert company == number
+
+
 def test_numbers_parquet_is_written(tmp_path):
     from typer.testing import CliRunner
 
@@ -203,8 +214,10 @@ def test_numbers_parquet_is_written(tmp_path):
 
 
 # ------------------------------------------------------------------ calling hours
-def test_time_zone_mix_never_dials_outside_local_window():
+@pytest.mark.parametrize("lines", [1, 2])  # the inline power dial and the method path
+def test_time_zone_mix_never_dials_outside_local_window(lines):
     scenario = make_scenario(
+        f"team.lines_per_rep={lines}",
         'prospects.time_zones=[{name="east", utc_offset_h=0, weight=1}, '
         '{name="pacific", utc_offset_h=-3, weight=1}, {name="uk", utc_offset_h=5, weight=1}]',
         'prospects.calling_window_start="09:00"', 'prospects.calling_window_end="20:00"',

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from sim.executors import SerialExecutor
@@ -131,10 +132,11 @@ def test_callbacks_are_heard_messages_times_p_callback():
     assert low <= received <= high, (received, heard)
 
 
-def test_repeated_message_is_returned_less_often():
+@pytest.mark.parametrize("lines", [1, 2])  # the inline power dial and the method path
+def test_repeated_message_is_returned_less_often(lines):
     """rotate (fresh messages) is called back more than always (the same message)."""
     scenario = make_scenario(
-        "calendar.days=6", "cadence.max_attempts=6", "cadence.min_gap_h=20",
+        f"team.lines_per_rep={lines}", "calendar.days=6", "cadence.max_attempts=6", "cadence.min_gap_h=20",
         "callbacks.p_callback=0.2", "callbacks.repeat_message_mult=0.2",
         "callbacks.p_callback_missed_call=0", "prospects.count=300",
     )
