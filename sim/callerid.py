@@ -71,7 +71,7 @@ class CallerIdPool:
 
     def pickup_mult(self, number: int) -> float:
         """Pick-up multiplier of a dial showing ``number`` today."""
-        return self.labelled_mult if self.today < self.labelled_until_day[number] else self.base_mult
+        return self.labelled_mult if self.is_labelled(number) else self.base_mult
 
     def is_labelled(self, number: int) -> bool:
         return self.today < self.labelled_until_day[number]
@@ -86,7 +86,7 @@ class CallerIdPool:
         cfg = self.config
         draws = self.label_draws[day]
         for n in range(self.n_numbers):
-            labelled_now = self.today < self.labelled_until_day[n]
+            labelled_now = self.is_labelled(n)
             newly = False
             if not labelled_now:
                 excess = max(0, self.short_today[n] - cfg.free_short_calls_per_day)

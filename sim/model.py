@@ -50,10 +50,6 @@ O_VM_LEFT = "voicemail_left"
 O_VM_SILENT = "voicemail_silent"
 O_NO_ANSWER = "no_answer"
 O_CANCELLED = "cancelled"
-OUTCOMES = (O_BAD, O_CONNECT, O_GATEKEEPER, O_ABANDONED, O_AMD_HANGUP, O_VM_LEFT,
-            O_VM_SILENT, O_NO_ANSWER, O_CANCELLED,
-            "inbound_connect", "inbound_missed", "return_connect", "return_no_answer")
-
 # what a line resolves to before the rep is involved
 L_BAD, L_HUMAN, L_AMD_HANGUP, L_MACHINE_TO_REP, L_MACHINE_DETECTED, L_NO_ANSWER = range(6)
 

@@ -54,8 +54,6 @@ class Dithered:
 class FixedPacing:
     """Power (level 1) or parallel (a fixed level) dialling."""
 
-    adaptive = False
-
     def __init__(self, level: float):
         self.level = float(level)
 
@@ -71,8 +69,6 @@ class FixedPacing:
 
 class PredictivePacing:
     """Team-wide adaptive dial level: predicted from the answer rate, trimmed by feedback."""
-
-    adaptive = True
 
     def __init__(self, target_abandon_rate: float, window_live_answers: int,
                  warmup_live_answers: int, initial_level: float, min_level: float,
@@ -115,7 +111,7 @@ class PredictivePacing:
         window.append(1 if abandoned else 0)
         self._abandoned += 1 if abandoned else 0
         if self._answers_seen >= self.warmup and self.target > 0:
-            error = (self.target - self._abandoned / len(window)) / self.target
+            error = (self.target - self.rolling_rate) / self.target
             self.trim = min(4.0, max(0.25, self.trim * math.exp(self.gain * error)))
 
     def adjust(self) -> None:

@@ -116,7 +116,9 @@ class AMD(Strict):
 class Team(Strict):
     reps: int = Field(4, ge=1, le=10_000)
     lines_per_rep: int = Field(
-        1, ge=1, le=20, description="1 = power dialer; k > 1 = parallel dialer dialling k at once"
+        1, ge=1, le=20,
+        description="lines each rep's dialer has: 1 = power dialer; more = parallel or predictive "
+        "(dialer.mode), dialling up to this many at once"
     )
     research_s: Dist = Field(
         default_factory=lambda: Fixed(value=0.0),
@@ -148,8 +150,6 @@ class Predictive(Strict):
         True, description="count AMD hang-ups on live people as abandoned, as regulators do"
     )
 
-
-DIAL_MODES = ("power", "parallel", "predictive")
 
 
 class Dialer(Strict):

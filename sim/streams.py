@@ -81,10 +81,6 @@ class World:
     utc_offset_s: np.ndarray
 
 
-def _uniform(rng, size):
-    return rng.random(size)
-
-
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
     """Draw the replication's prospects and every per-attempt value, in batches."""
     n = scenario.prospects.count
@@ -106,7 +102,7 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         scale = 3600.0 if name == "callback_delay_s" else 1.0
         for attempt in range(attempts):
             rng = named_rng(seed, replication, name, attempt)
-            values = dist.sample(rng, n) * scale if dist is not None else _uniform(rng, n)
+            values = dist.sample(rng, n) * scale if dist is not None else rng.random(n)
             draws[:, attempt, col] = values
 
     segments = scenario.prospects.segments
