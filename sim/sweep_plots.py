@@ -125,7 +125,7 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
     ax.set_ylabel(f"{HEADLINE_LABEL} (mean, 95% CI)")
     changes = sum(winners[i] != winners[i - 1] for i in range(1, len(winners)))
     ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key}"
-                 + (f"\n(dashed: best strategy changes)" if changes else
+                 + ("\n(dashed: best strategy changes)" if changes else
                     f"\n(best everywhere: {winners[0]})"), fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)
