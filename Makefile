@@ -8,7 +8,8 @@ PYTHON ?= python3
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# setup.py compiles sim/rep_process.py (Cython): editing it rebuilds the compiled loop
+$(VENV)/.installed: pyproject.toml setup.py sim/rep_process.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

@@ -86,18 +86,26 @@ def load(overrides: dict | None = None, path: Path = BASELINE):
     return load_scenario(path, [f"{key}={json.dumps(value)}" for key, value in (overrides or {}).items()])
 
 
-def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7) -> dict:
-    """Time the full model and the floor on the same dials, alternately; keep the best."""
+def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7,
+                   engine: str | None = None) -> dict:
+    """Time the full model and the floor on the same dials, alternately; keep the best.
+
+    ``engine``: the rep loop (sim.engine: "compiled" or "python"; None = the default)."""
     from sim.experiment import make_tasks, run_replication
+    from sim.model import Campaign
 
     tasks = make_tasks(scenario, seed, range(replications), tuple(scenario.strategy_names()))
     model_cpu, model_wall, floor_cpu = [], [], []
     rows = []
     for _ in range(repeats):
-        cpu, wall = time.process_time(), time.perf_counter()
-        rows = [row for task in tasks for row in run_replication(task).rows]
-        model_cpu.append(time.process_time() - cpu)
-        model_wall.append(time.perf_counter() - wall)
+        Campaign.engine = engine
+        try:
+            cpu, wall = time.process_time(), time.perf_counter()
+            rows = [row for task in tasks for row in run_replication(task).rows]
+            model_cpu.append(time.process_time() - cpu)
+            model_wall.append(time.perf_counter() - wall)
+        finally:
+            Campaign.engine = None
         cpu = time.process_time()
         placed = 0
         for row in rows:  # one floor run per campaign: same reps, same dials
@@ -107,7 +115,10 @@ def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7) -> 
     dials = sum(row["dials"] for row in rows)
     rep_hours = sum(row["rep_hours"] for row in rows)
     best_model, best_floor = min(model_cpu), min(floor_cpu)
+    from sim.engine import select
+
     return {
+        "engine": select(engine, warn=False).name,
         "campaigns": len(rows),
         "reps": scenario.team.reps,
         "dials": dials,
@@ -237,8 +248,11 @@ def _cpu_self_and_children() -> float:
 
 # --------------------------------------------------------------------------- report
 def machine() -> dict:
+    import Cython
     import numpy
     import simpy
+
+    from sim.engine import select
 
     cpu = "unknown"
     try:
@@ -263,6 +277,8 @@ def machine() -> dict:
         "python": platform.python_version(),
         "simpy": simpy.__version__,
         "numpy": numpy.__version__,
+        "cython": Cython.__version__,
+        "rep_loop": select(warn=False).name,  # what the model, large, memory and sweep ran
         "platform": platform.platform(),
         "git_commit": commit + ("+dirty" if dirty else ""),
         "load_average_at_start": list(os.getloadavg()),
@@ -273,11 +289,15 @@ def rows_for_table(r: dict) -> list[tuple[str, str, str]]:
     m, lg, mem, sw = r["model_vs_floor"], r["large"], r["memory"], r["sweep"]
     t = r["targets"]
     ok = {True: "met", False: "MISSED"}
+    py = r.get("model_vs_floor_python")
     rows = [
         ("model: dials / CPU s", f"{m['model_dials_per_s']:,.0f}", f"{m['dials']:,} dials, {m['campaigns']} campaigns"),
         ("model: rep-hours / CPU s", f"{m['model_rep_hours_per_s']:,.0f}", ""),
         ("floor: dials / CPU s", f"{m['floor_dials_per_s']:,.0f}", f"{m['reps']} rep processes, 1 timeout per dial"),
-        ("ratio model / floor", f"{m['ratio']:.2f}", f"target >= {t['ratio']}: {ok[m['ratio'] >= t['ratio']]}"),
+        ("ratio model / floor", f"{m['ratio']:.2f}",
+         f"{m['engine']} rep loop; target >= {t['ratio']}: {ok[m['ratio'] >= t['ratio']]}"),
+        *([("ratio, pure-Python rep loop", f"{py['ratio']:.2f}",
+             f"{py['model_dials_per_s']:,.0f} dials / CPU s: without a C compiler")] if py else []),
         ("large: wall s", f"{lg['wall_s']:.1f}", f"target < {t['large_wall_s']:.0f}: {ok[lg['wall_s'] < t['large_wall_s']]}"),
         ("large: CPU s", f"{lg['cpu_s']:.1f}", f"{lg['dials']:,} dials, {lg['campaigns']} campaigns"),
         ("large: peak RSS MB", f"{lg['peak_rss_mb']:.0f}", f"{lg['rss_ready_mb']:.0f} MB before simulating"),
@@ -333,6 +353,10 @@ def main(argv: list[str] | None = None) -> int:
     step = lambda text: print(f"... {text}", file=sys.stderr, flush=True)  # noqa: E731
     step("model vs floor")
     results["model_vs_floor"] = model_vs_floor(load(), MODEL_REPLICATIONS[q], args.repeats or REPEATS[q])
+    if results["model_vs_floor"]["engine"] == "compiled":
+        step("model vs floor, pure-Python rep loop (the fallback)")
+        results["model_vs_floor_python"] = model_vs_floor(
+            load(), MODEL_REPLICATIONS[q], args.repeats or REPEATS[q], engine="python")
     step("large campaign (fresh process)")
     results["large"] = {"overrides": LARGE[q], **in_fresh_process({"overrides": LARGE[q]})}
     step("memory growth (fresh processes)")

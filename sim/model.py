@@ -3,8 +3,10 @@
 One :class:`Campaign` simulates one strategy on one replication's :class:`World`.
 Processes (simpy):
 
-- one process per rep: works its shift windows, takes due return calls first, then
-  dials the next eligible prospect(s); idles when nothing is due;
+- one process per rep (:func:`sim.rep_process.rep_shifts`, the hot path, compiled
+  when it could be built: :mod:`sim.engine`): works its shift windows, takes due
+  return calls first, then dials the next eligible prospect(s); idles when nothing
+  is due;
 - inbound callbacks are timeouts that fire at the prospect's chosen moment and
   interrupt a free rep (or are missed).
 
@@ -12,7 +14,8 @@ Lean by design (see docs/performance.md): the outcome of a dial is decided at di
 time from the pre-drawn row ``world.draws[p, a]``, so a power-dialer dial costs ONE
 simpy timeout covering ringing and the rep's handling. A rep can be interrupted
 (by an inbound call) only while idle or waiting on ringing lines; ``ring_end[r]``
-says until when. Prospect state lives in flat lists indexed by prospect.
+says until when. Prospect state lives in flat arrays (``array.array``: list-like
+to Python, C arrays to the compiled rep loop) indexed by prospect.
 Every rule here is written out in docs/model.md.
 """
 
@@ -20,15 +23,17 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import deque
 
 import numpy as np
 import simpy
 
 from .callerid import CallerIdPool
+from .engine import select as select_engine
 from .pacing import Dithered, make_pacing
 from .scenario import Scenario
-from .streams import ATTEMPT_PURPOSES, COL, World, spam_label_draws
+from .streams import COL, World, spam_label_draws
 from .strategies import SILENT
 
 DAY_S = 86400.0
@@ -98,10 +103,12 @@ _RESCAN = "rescan"  # interrupt cause: an idle rep should look at the list again
 class Campaign:
     """One strategy on one replication. ``run()`` returns the metric dict."""
 
-    # The power dialer's dial is written out inline in _rep (the hot path). False runs
-    # the reference version built from the per-step methods instead, as the parallel
-    # dialer does; results are identical (tests/test_fast_path.py checks it).
+    # The power dialer's dial is written out inline in sim.rep_process (the hot path).
+    # False runs the reference version built from the per-step methods instead, as the
+    # parallel dialer does; results are identical (tests/test_fast_path.py checks it).
     inline_power_dial = True
+    # Which rep loop runs (sim.engine): None = the DIALSIM_ENGINE variable, else auto.
+    engine: str | None = None
 
     def __init__(self, scenario: Scenario, world: World, policy_table: list[int],
                  n_messages: int, call_log=None):
@@ -120,22 +127,22 @@ class Campaign:
 
         n = scenario.prospects.count
         self.n = n
-        self.status = [ACTIVE] * n
-        self.bad = world.bad_number.tolist()
-        self.attempts = [0] * n
-        self.vm_encounters = [0] * n
-        self.touches = [0] * n
-        self.pickup = world.p_pickup.tolist()
-        self.reach = world.reachability.tolist()
-        self.vm_box = world.p_voicemail_box.tolist()
-        self.right_party = world.p_right_party.tolist()
-        self.propensity = world.callback_propensity.tolist()
-        self.offset = world.utc_offset_s.tolist()
-        self.owner = [0] * n
-        self.day_of_last = [-1] * n
-        self.attempts_today = [0] * n
-        self.heard = [0] * (n * self.n_messages)
-        self.reached_at_attempt = [0] * n
+        self.status = _ints(n, ACTIVE)
+        self.bad = array("q", world.bad_number.tolist())
+        self.attempts = _ints(n)
+        self.vm_encounters = _ints(n)
+        self.touches = _ints(n)
+        self.pickup = array("d", world.p_pickup.tolist())
+        self.reach = array("d", world.reachability.tolist())
+        self.vm_box = array("d", world.p_voicemail_box.tolist())
+        self.right_party = array("d", world.p_right_party.tolist())
+        self.propensity = array("d", world.callback_propensity.tolist())
+        self.offset = array("d", world.utc_offset_s.tolist())
+        self.owner = _ints(n)
+        self.day_of_last = _ints(n, -1)
+        self.attempts_today = _ints(n)
+        self.heard = _ints(n * self.n_messages)
+        self.reached_at_attempt = _ints(n)
         self.draws = world.draws
         self.draws_flat = memoryview(np.ascontiguousarray(world.draws).reshape(-1))
         # research + setup of every (prospect, attempt): the same float64 sums as
@@ -148,11 +155,17 @@ class Campaign:
         self.min_gap_s = cad.min_gap_h * 3600.0
         self.max_per_day = cad.max_attempts_per_day
         self.retries_first = cad.list_order == "retries_first"
+        # The retry list: prospects waiting for their next attempt, as (eligible time,
+        # prospect) keys, each prospect at most once. A key above every key before it
+        # (most are: the gap is the same for everyone) goes on a sorted run, the others
+        # on a heap; the smaller of the two heads is the smallest key, so prospects come
+        # off in the order one heap would give, the in-order ones at O(1).
+        self.retry_run: deque[tuple[float, int]] = deque()
         self.retry_heap: list[tuple[float, int]] = []
         self.next_fresh = 0
 
         pros = scenario.prospects
-        self.hourly = [float(v) for v in pros.hourly_availability]
+        self.hourly = array("d", [float(v) for v in pros.hourly_availability])
         self.cw_start = _clock(pros.calling_window_start)
         self.cw_end = _clock(pros.calling_window_end)
         self.always_in_window = self._always_in_window(np.unique(world.utc_offset_s).tolist(),
@@ -180,8 +193,8 @@ class Campaign:
         self.screen_by_number = (
             {} if cid.enabled and scenario.screening.scope == "number" else None
         )  # (prospect, number) -> screening multiplier, when prospects screen numbers
-        self.rep_state = [OFF] * reps
-        self.ring_end = [0.0] * reps
+        self.rep_state = _ints(reps, OFF)
+        self.ring_end = array("d", [0.0]) * reps
         self.rep_window_end = [0.0] * reps
         self.idle_wake = {}  # rep -> time an idle rep will wake on its own
         self.procs = []
@@ -191,18 +204,18 @@ class Campaign:
         else:
             self.return_queues = [deque() for _ in range(reps)]
 
-        self.time_s = [0.0] * len(TIME_CATEGORIES)
+        self.time_s = array("d", [0.0]) * len(TIME_CATEGORIES)
         self.overtime_s = 0.0
         self.c = dict.fromkeys(COUNTERS, 0)
         hours = self.days * 24 + 24
-        self.dials_by_hour = [0] * hours
-        self.connects_by_hour = [0] * hours
-        self.vm_left_by_hour = [0] * hours
-        self.abandoned_by_hour = [0] * hours
-        self.amd_hangups_by_hour = [0] * hours
-        self.live_by_hour = [0] * hours
-        self.level_sum_by_hour = [0.0] * hours  # dial level of each batch, summed
-        self.batches_by_hour = [0] * hours
+        self.dials_by_hour = _ints(hours)
+        self.connects_by_hour = _ints(hours)
+        self.vm_left_by_hour = _ints(hours)
+        self.abandoned_by_hour = _ints(hours)
+        self.amd_hangups_by_hour = _ints(hours)
+        self.live_by_hour = _ints(hours)
+        self.level_sum_by_hour = array("d", [0.0]) * hours  # dial level of each batch, summed
+        self.batches_by_hour = _ints(hours)
 
     # ------------------------------------------------------------------ calendar
     def paid_before(self, t: float) -> float:
@@ -253,9 +266,30 @@ class Campaign:
         eligible = now + (self.min_gap_s if gap_s is None else max(gap_s, self.min_gap_s))
         if self.attempts_today[p] >= self.max_per_day:
             eligible = max(eligible, (math.floor(now / DAY_S) + 1) * DAY_S)
-        heapq.heappush(self.retry_heap, (eligible, p))
+        self._retry_push(eligible, p)
         if self.idle_wake:
             self._wake_idle(eligible)
+
+    def _retry_push(self, eligible: float, p: int) -> None:
+        key = (eligible, p)
+        if not self.retry_run or self.retry_run[-1] < key:
+            self.retry_run.append(key)
+        else:
+            heapq.heappush(self.retry_heap, key)
+
+    def _retry_head(self) -> tuple[float, int] | None:
+        """The smallest (eligible time, prospect) key waiting, or None."""
+        run, heap = self.retry_run, self.retry_heap
+        if run and (not heap or run[0] < heap[0]):
+            return run[0]
+        return heap[0] if heap else None
+
+    def _retry_pop(self) -> int:
+        """Take the prospect of the smallest key off the retry list."""
+        run, heap = self.retry_run, self.retry_heap
+        if run and (not heap or run[0] < heap[0]):
+            return run.popleft()[1]
+        return heapq.heappop(heap)[1]
 
     def _wake_idle(self, eligible: float) -> None:
         for r, wake in list(self.idle_wake.items()):
@@ -265,12 +299,14 @@ class Campaign:
 
     def _next_prospect(self, now: float):
         """The next prospect to dial now, or None."""
-        heap, status, n = self.retry_heap, self.status, self.n
+        status, n = self.status, self.n
         while True:
             p = None
+            head = self._retry_head()
+            due = head is not None and head[0] <= now
             if self.retries_first:
-                if heap and heap[0][0] <= now:
-                    p = heapq.heappop(heap)[1]
+                if due:
+                    p = self._retry_pop()
                 elif self.next_fresh < n:
                     p = self.next_fresh
                     self.next_fresh += 1
@@ -278,15 +314,15 @@ class Campaign:
                 if self.next_fresh < n:
                     p = self.next_fresh
                     self.next_fresh += 1
-                elif heap and heap[0][0] <= now:
-                    p = heapq.heappop(heap)[1]
+                elif due:
+                    p = self._retry_pop()
             if p is None:
                 return None
             if status[p] != ACTIVE:
                 continue
             local = (now + self.offset[p]) % DAY_S
             if not (self.cw_start <= local < self.cw_end):
-                heapq.heappush(heap, (self._window_opens(now, local), p))
+                self._retry_push(self._window_opens(now, local), p)
                 continue
             return p
 
@@ -310,7 +346,8 @@ class Campaign:
         return now + wait
 
     def _next_work_time(self) -> float:
-        return self.retry_heap[0][0] if self.retry_heap else math.inf
+        head = self._retry_head()
+        return head[0] if head is not None else math.inf
 
     # ------------------------------------------------------------------ a line
     def _plan_line(self, p: int, row, t_ring: float):
@@ -594,239 +631,6 @@ class Campaign:
             yield self.env.timeout((day + 1) * DAY_S - 1.0 - self.env.now)
             self.callerid.end_of_day(day)
 
-    def _rep(self, r):
-        """One rep's shifts. The power-dialer dial (one line) is written out inline:
-        it is the hot path (docs/performance.md), so what it touches is bound to local
-        names here and only rare branches call methods. Its steps, and the order of
-        every state change, are those of :meth:`_power_dial` (:meth:`_next_prospect`,
-        :meth:`_start_attempt`, :meth:`_plan_line`, :meth:`_rep_handling`,
-        :meth:`_account`, :meth:`_apply`, :meth:`_requeue`), which the parallel dialer
-        and the rare outcomes use: a rule changed there must be changed here too
-        (tests/test_fast_path.py runs both and compares every number and call).
-
-        ``int(t // 3600.0)`` costs more than the rest of a counter update, so the
-        hour of a dial's start and of its resolution are kept per rep and recomputed
-        only when time passes the hour's end (a rep's clock never goes back); the
-        hourly availability is looked up by float hour. Draws are read one by one from
-        a flat memoryview of the world (the same float32 values ``tolist()`` gives,
-        without building the row)."""
-        env = self.env
-        timeout = env.timeout
-        heappush, heappop = heapq.heappush, heapq.heappop
-        queue = self.return_queues[r]
-        power = self.lines == 1
-        # the inline dial is the plain power dialer; numbers and pacing use the methods
-        generic = not power or not self.inline_power_dial or self.callerid is not None
-        log = self.call_log.append if self.call_log is not None else None
-        rep_state, ring_end, idle_wake = self.rep_state, self.ring_end, self.idle_wake
-        status, attempts, owner = self.status, self.attempts, self.owner
-        day_of_last, attempts_today = self.day_of_last, self.attempts_today
-        bad, reach, pickup, vm_box = self.bad, self.reach, self.pickup, self.vm_box
-        right_party, offset, propensity = self.right_party, self.offset, self.propensity
-        hourly = {float(hour): value for hour, value in enumerate(self.hourly)}
-        start_hour_end = resolve_hour_end = -1.0  # hour indices below are valid until then
-        start_hour = resolve_hour = day_index = 0
-        next_day = next_day_safe = -1.0  # (floor(t / DAY_S) + 1) * DAY_S while t < next_day_safe
-        vm_encounters, policy_table = self.vm_encounters, self.policy_table
-        touches, heard, n_messages = self.touches, self.heard, self.n_messages
-        dials_by_hour, vm_left_by_hour = self.dials_by_hour, self.vm_left_by_hour
-        time_s, heap, c = self.time_s, self.retry_heap, self.c
-        draws, n_cols, n_att = self.draws_flat, len(ATTEMPT_PURPOSES), self.max_attempts
-        pre_s = self.pre_flat
-        n, cw_start, cw_end, retries_first = self.n, self.cw_start, self.cw_end, self.retries_first
-        always_in_window = self.always_in_window
-        max_attempts, max_per_day, min_gap_s = self.max_attempts, self.max_per_day, self.min_gap_s
-        s = self.s
-        dialer, amd, vm, cb = s.dialer, s.dialer.amd, s.voicemail, s.callbacks
-        bad_number_s, ring_timeout, vm_recognise_s = dialer.bad_number_s, dialer.ring_timeout_s, dialer.vm_recognise_s
-        amd_on, amd_delay = amd.enabled, amd.delay_s
-        false_machine, false_human = amd.false_machine, amd.false_human
-        machine_s = ring_timeout + amd_delay if amd_on else ring_timeout
-        live_drop = vm.drop_mode == "live"
-        live_drop_s = vm.beep_wait_s + vm.message_length_s
-        p_listen, p_callback, repeat_mult = cb.p_listen, cb.p_callback, cb.repeat_message_mult
-        p_cb_missed = cb.p_callback_missed_call
-        silent_mult = s.screening.answer_mult_per_silent_miss
-        heard_mult = s.screening.answer_mult_per_voicemail
-        p_opt_heard, opt_growth = s.opt_out.p_per_heard_voicemail, s.opt_out.growth_per_touch
-        for day in range(self.days):
-            base = day * DAY_S
-            for ws, we in self.windows:
-                w_start, w_end = base + ws, base + we
-                w_fast = w_end - 1.0  # a dial ending by then is inside the window, all parts
-                self.rep_window_end[r] = w_end
-                if env.now < w_start:
-                    rep_state[r] = OFF
-                    yield timeout(w_start - env.now)
-                # ``start`` is the current time: re-read after anything that waits, and
-                # after a dial it is start + busy_s (exactly the time simpy resumes at)
-                start = env.now
-                while start < w_end:
-                    if queue:
-                        item = queue.popleft()
-                        if status[item[1]] not in (REACHED, OPTED_OUT):
-                            yield from self._return_call(r, item, w_end)
-                            start = env.now
-                        continue
-                    if generic:  # the parallel dialer, or the reference power dialer
-                        batch = []
-                        size = 1 if power else self._batch_size(r, start)
-                        while len(batch) < size:
-                            p = self._next_prospect(start)
-                            if p is None:
-                                break
-                            batch.append(p)
-                        if not batch:
-                            yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
-                        elif power:
-                            yield from self._power_dial(r, batch[0], w_end)
-                        else:
-                            yield from self._parallel_dial(r, batch, w_end)
-                        start = env.now
-                        continue
-                    # -- the next prospect (as _next_prospect)
-                    while True:
-                        if retries_first and heap and heap[0][0] <= start:
-                            p = heappop(heap)[1]
-                        elif self.next_fresh < n:
-                            p = self.next_fresh
-                            self.next_fresh = p + 1
-                        elif not retries_first and heap and heap[0][0] <= start:
-                            p = heappop(heap)[1]
-                        else:
-                            p = -1
-                            break
-                        if status[p] != ACTIVE:
-                            continue
-                        if always_in_window:
-                            break
-                        local = (start + offset[p]) % DAY_S
-                        if cw_start <= local < cw_end:
-                            break
-                        heappush(heap, (self._window_opens(start, local), p))
-                    if p < 0:
-                        yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
-                        start = env.now
-                        continue
-                    # -- book-keeping (as _start_attempt)
-                    a = attempts[p]
-                    attempts[p] = a + 1
-                    if start >= start_hour_end:
-                        start_hour = int(start // 3600.0)
-                        start_hour_end = (start_hour + 1) * 3600.0
-                        day_index = start_hour // 24  # = int(start // DAY_S)
-                    if day_of_last[p] != day_index:
-                        day_of_last[p] = day_index
-                        attempts_today[p] = 0
-                    attempts_today[p] += 1
-                    owner[p] = r
-                    dials_by_hour[start_hour] += 1
-                    b = (p * n_att + a) * n_cols  # row [p, a] of the draws
-                    # -- what the line does (as _plan_line) and costs the rep (as _rep_handling)
-                    pre = pre_s[p * n_att + a]  # research + setup
-                    message = SILENT
-                    voicemail_s = talk_s = wrap_s = 0.0
-                    if bad[p]:
-                        resolve_s, outcome = bad_number_s, O_BAD
-                    elif (draws[b + _C_AVAILABLE] < reach[p] * hourly[((start + pre + offset[p]) % DAY_S) // 3600.0]
-                          and draws[b + _C_PICKUP] < pickup[p] and draws[b + _C_RING] < ring_timeout):
-                        resolve_s = draws[b + _C_RING] + amd_delay if amd_on else draws[b + _C_RING]
-                        if amd_on and draws[b + _C_AMD] < false_machine:
-                            outcome = O_AMD_HANGUP
-                        elif draws[b + _C_RIGHT] < right_party[p]:
-                            outcome, talk_s, wrap_s = O_CONNECT, draws[b + _C_TALK], draws[b + _C_WRAP]
-                        else:
-                            outcome, talk_s = O_GATEKEEPER, draws[b + _C_GK]
-                    elif draws[b + _C_VMBOX] < vm_box[p]:
-                        resolve_s = machine_s
-                        if not amd_on or draws[b + _C_AMD] < false_human:  # the rep hears the greeting
-                            voicemail_s = vm_recognise_s
-                        message = policy_table[vm_encounters[p]]
-                        if message == SILENT:
-                            outcome = O_VM_SILENT
-                        else:
-                            if live_drop:
-                                voicemail_s += live_drop_s
-                            outcome = O_VM_LEFT
-                    else:
-                        resolve_s, outcome = ring_timeout, O_NO_ANSWER
-                    dial_s = pre + resolve_s
-                    busy_s = dial_s + voicemail_s + talk_s + wrap_s
-                    rep_state[r] = DIALLING
-                    ring_end[r] = start + dial_s
-                    # -- ONE timeout for research, ringing and the rep's handling
-                    try:
-                        yield timeout(busy_s)
-                    except simpy.Interrupt as irq:  # an inbound call: the dialer hangs up this line
-                        yield from self._hang_up_for_inbound(r, p, a, start, irq.cause, w_end)
-                        start = env.now
-                        continue
-                    rep_state[r] = BUSY
-                    # -- rep time (as _account; near the window's end, parts may be overtime)
-                    if start + busy_s <= w_fast:
-                        time_s[T_DIALLING] += dial_s
-                        if voicemail_s:
-                            time_s[T_VOICEMAIL] += voicemail_s
-                        if talk_s:
-                            time_s[T_TALKING] += talk_s
-                        if wrap_s:
-                            time_s[T_WRAPUP] += wrap_s
-                    else:
-                        self._account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end)
-                    if log is not None:  # as _log
-                        log(start, r, 0, p, a + 1, "outbound", outcome, message, resolve_s, talk_s, busy_s)
-                    # -- effects (as _apply; the rarer outcomes go through it)
-                    t = start + dial_s
-                    if t >= resolve_hour_end:
-                        resolve_hour = int(t // 3600.0)
-                        resolve_hour_end = (resolve_hour + 1) * 3600.0
-                        next_day = (resolve_hour // 24 + 1) * DAY_S
-                        next_day_safe = next_day - 1.0  # then t / DAY_S rounds below the next day
-                    if outcome == O_VM_LEFT:
-                        vm_left_by_hour[resolve_hour] += 1
-                        vm_encounters[p] += 1
-                        if draws[b + _C_LISTEN] < p_listen:  # heard (as _heard_message)
-                            c["voicemails_heard"] += 1
-                            pickup[p] *= heard_mult
-                            risk = p_opt_heard * opt_growth ** touches[p]
-                            touches[p] += 1
-                            if draws[b + _C_OPT] < risk:
-                                self._opt_out(p)
-                            else:
-                                slot = p * n_messages + message
-                                earlier = heard[slot]
-                                heard[slot] = earlier + 1
-                                if draws[b + _C_CALLBACK] < p_callback * propensity[p] * repeat_mult ** earlier:
-                                    self._schedule_callback(p, a, draws[b + _C_CB_DELAY], t)
-                    elif outcome == O_NO_ANSWER or outcome == O_VM_SILENT:
-                        if outcome == O_NO_ANSWER:
-                            c["no_answers"] += 1
-                        else:
-                            c["silent_hangups"] += 1
-                            vm_encounters[p] += 1
-                        pickup[p] *= silent_mult  # as _silent_miss
-                        if draws[b + _C_CALLBACK] < p_cb_missed * propensity[p]:
-                            self._schedule_callback(p, a, draws[b + _C_CB_DELAY], t)
-                    else:
-                        self._apply(r, p, a, self.draws[p, a].tolist(), outcome, message, t)
-                        start += busy_s
-                        continue
-                    # -- back on the list (as _requeue)
-                    if status[p] == ACTIVE:
-                        if attempts[p] >= max_attempts:
-                            status[p] = EXHAUSTED
-                        else:
-                            eligible = t + min_gap_s
-                            if attempts_today[p] >= max_per_day:
-                                later = next_day if t < next_day_safe else (math.floor(t / DAY_S) + 1) * DAY_S
-                                if later > eligible:  # = max(eligible, later)
-                                    eligible = later
-                            heappush(heap, (eligible, p))
-                            if idle_wake:
-                                self._wake_idle(eligible)
-                    start += busy_s
-        self.rep_state[r] = OFF
-
     def _power_dial(self, r, p, w_end):
         """The reference power-dialer dial (see ``inline_power_dial``): one line, ONE
         timeout for research, ringing and the rep's handling."""
@@ -938,8 +742,10 @@ class Campaign:
     # ------------------------------------------------------------------ run
     def run(self) -> dict:
         env = self.env
+        self.engine_used = select_engine(self.engine, warn=False)  # runs and sweeps warn
+        rep_shifts = self.engine_used.module.rep_shifts  # one rep's shifts, as a process
         for r in range(self.reps):
-            self.procs.append(env.process(self._rep(r)))
+            self.procs.append(env.process(rep_shifts(self, r)))
         if self.callerid is not None:
             env.process(self._end_of_days())
         env.run()  # reps stop after their last shift; no callback is set past the end
@@ -1005,18 +811,23 @@ class Campaign:
             level = [total / n if n else None
                      for total, n in zip(self.level_sum_by_hour[:hours], self.batches_by_hour[:hours])]
         return {
-            "dials": self.dials_by_hour[:hours],
-            "connects": self.connects_by_hour[:hours],
-            "voicemails_left": self.vm_left_by_hour[:hours],
-            "live_answers": self.live_by_hour[:hours],
-            "abandoned_calls": self.abandoned_by_hour[:hours],
-            "amd_hangups": self.amd_hangups_by_hour[:hours],
+            "dials": self.dials_by_hour[:hours].tolist(),
+            "connects": self.connects_by_hour[:hours].tolist(),
+            "voicemails_left": self.vm_left_by_hour[:hours].tolist(),
+            "live_answers": self.live_by_hour[:hours].tolist(),
+            "abandoned_calls": self.abandoned_by_hour[:hours].tolist(),
+            "amd_hangups": self.amd_hangups_by_hour[:hours].tolist(),
             "dial_level": level,
         }
 
     def numbers_timeline(self) -> dict | None:
         """Per caller-ID number and day: dials, short calls, label state (or None)."""
         return self.callerid.timeline if self.callerid is not None else None
+
+
+def _ints(n: int, value: int = 0) -> array:
+    """``n`` machine integers (int64): list-like in Python, a C array to compiled code."""
+    return array("q", [value]) * n
 
 
 def _clock(text: str) -> float:

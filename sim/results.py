@@ -90,8 +90,11 @@ def environment_versions() -> dict:
     import numpy
     import simpy
 
+    from .engine import select
+
     return {
         "dialsim": __version__,
+        "rep_loop": select(warn=False).name,  # "compiled" or "python": same results
         "python": platform.python_version(),
         "simpy": simpy.__version__,
         "numpy": numpy.__version__,

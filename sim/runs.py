@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .compare import COMPARISON_FILE, comparison_table, resolve_baseline
+from .engine import select as select_engine
 from .executors import local_executor
 from .experiment import ReplicationResult, RunResult, run_experiment
 from .metrics import CALLS_SCHEMA
@@ -64,6 +65,7 @@ def execute_run(
     ``max_replications`` is reached; ``result.precision`` says how it ended.
     """
     baseline = resolve_baseline(strategies, baseline, scenario.experiment.baseline)
+    select_engine()  # a bad DIALSIM_ENGINE fails here, before anything is written
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     with staged_directory(Path(out_dir)) as stage:
         parts_dir = None

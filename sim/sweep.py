@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import __version__
+from .engine import select as select_engine
 from .errors import UserError
 from .executors import Executor
 from .experiment import ReplicationBatch, run_replications
@@ -577,6 +578,7 @@ def run_sweep(sweep: Sweep, out_dir: Path, executor: Executor, *, restart: bool 
     progress = progress or SweepProgress()
     started = time.perf_counter()
     check_out_dir(out_dir, sweep, restart)  # before anything is written
+    select_engine()  # likewise a bad DIALSIM_ENGINE
     with _locked(out_dir):
         if check_out_dir(out_dir, sweep, restart) == "restart":
             _clear(out_dir)

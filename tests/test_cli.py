@@ -43,6 +43,7 @@ def test_run_writes_summary_timeline_and_manifest(tmp_path):
     assert manifest["scenario"]["calendar"]["days"] == 1  # the override is in the resolved scenario
     assert manifest["scenario"]["callbacks"]["p_listen"] == 0.5  # defaults are filled in
     assert {"dialsim", "python", "simpy", "numpy"} <= set(manifest["versions"])
+    assert manifest["versions"]["rep_loop"] in ("compiled", "python")
     assert manifest["timings_s"]["simulate"] > 0
     assert manifest["command"][0]
     timeline = pq.read_table(out / "timeline.parquet")
@@ -111,6 +112,15 @@ def test_user_errors_exit_2_and_write_nothing(tmp_path, args, fragment):
     assert result.exit_code == 2, result.output
     assert fragment in " ".join(result.output.split())
     assert "Traceback" not in result.output
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_bad_engine_choice_exits_2_and_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIALSIM_ENGINE", "turbo")
+    out = tmp_path / "results" / "x"
+    result = invoke("run", BASELINE, "-n", 1, "--out", out, *FAST)
+    assert result.exit_code == 2, result.output
+    assert "DIALSIM_ENGINE='turbo': must be one of auto, compiled, python" in " ".join(result.output.split())
     assert not (tmp_path / "results").exists()
 
 

@@ -181,7 +181,7 @@ def test_screening_by_number_starts_fresh_on_a_new_number():
     # company scope: the prospect's own pick-up falls; number scope: it stays at base and
     # each (prospect, number) pair carries the misses seen on that number
     assert min(c_company.pickup) < min(c_company.world.p_pickup)
-    assert c_number.pickup == c_number.world.p_pickup.tolist()
+    assert c_number.pickup.tolist() == c_number.world.p_pickup.tolist()
     assert c_number.screen_by_number and max(c_number.screen_by_number.values()) <= 0.3
     assert by_number["outbound_connects"] > by_company["outbound_connects"]
 

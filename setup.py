@@ -1,0 +1,76 @@
+"""Build step: compile the rep loop (sim/rep_process.py) with Cython.
+
+Everything else is in pyproject.toml. The hot path of the model, sim/rep_process.py,
+is plain Python that Cython compiles as it is. A copy of it, stamped with the
+SHA-256 of the source, becomes the extension ``sim._rep_process_compiled``;
+sim/engine.py uses it only while the stamp matches the source beside it. Without a
+C compiler the build says so and the package installs as pure Python: same
+results, slower (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+SOURCE = ROOT / "sim" / "rep_process.py"
+MODULE = "sim._rep_process_compiled"
+STAGED = ROOT / "build" / "cython" / "sim" / "_rep_process_compiled.py"
+
+DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": True,  # an index error raises, as in Python (no measurable cost)
+    "wraparound": True,  # Python semantics for negative indices (run[-1] on the deque)
+    "initializedcheck": False,
+    "cdivision": False,  # keep Python's % and integer // (sim/rep_process.py explains)
+    "binding": False,
+}
+
+
+def staged_source() -> str:
+    """The source to compile: sim/rep_process.py plus the stamp sim/engine.py checks."""
+    text = SOURCE.read_bytes()
+    digest = hashlib.sha256(text).hexdigest()
+    STAGED.parent.mkdir(parents=True, exist_ok=True)
+    STAGED.write_bytes(text + f'\n\nSOURCE_SHA256 = "{digest}"\n'.encode())
+    return str(STAGED.relative_to(ROOT))
+
+
+class OptionalBuildExt(build_ext):
+    """Compile when possible; otherwise warn and leave the pure-Python engine."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, no headers, ...
+            self._skip(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            self._skip(exc)
+
+    @staticmethod
+    def _skip(exc: Exception) -> None:
+        print(f"WARNING: dialsim's compiled rep loop was not built ({exc}); "
+              "dialsim will run the pure-Python one (same results, slower).", file=sys.stderr)
+
+
+def extensions() -> list[Extension]:
+    try:
+        from Cython.Build import cythonize
+    except ImportError:  # pyproject.toml asks for Cython; a bare setup.py call may not have it
+        print("WARNING: Cython is not installed: no compiled rep loop.", file=sys.stderr)
+        return []
+    extension = Extension(MODULE, [staged_source()], extra_compile_args=["-O2"])
+    return cythonize([extension], compiler_directives=DIRECTIVES, quiet=True,
+                     build_dir=str(ROOT / "build" / "cython-c"))
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})
