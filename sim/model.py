@@ -128,16 +128,16 @@ class Campaign:
         n = scenario.prospects.count
         self.n = n
         self.status = _ints(n, ACTIVE)
-        self.bad = array("q", world.bad_number.tolist())
+        self.bad = array("q", world.bad_number.astype(np.int64).tobytes())
         self.attempts = _ints(n)
         self.vm_encounters = _ints(n)
         self.touches = _ints(n)
-        self.pickup = array("d", world.p_pickup.tolist())
-        self.reach = array("d", world.reachability.tolist())
-        self.vm_box = array("d", world.p_voicemail_box.tolist())
-        self.right_party = array("d", world.p_right_party.tolist())
-        self.propensity = array("d", world.callback_propensity.tolist())
-        self.offset = array("d", world.utc_offset_s.tolist())
+        self.pickup = _doubles(world.p_pickup)
+        self.reach = _doubles(world.reachability)
+        self.vm_box = _doubles(world.p_voicemail_box)
+        self.right_party = _doubles(world.p_right_party)
+        self.propensity = _doubles(world.callback_propensity)
+        self.offset = _doubles(world.utc_offset_s)
         self.owner = _ints(n)
         self.day_of_last = _ints(n, -1)
         self.attempts_today = _ints(n)
@@ -823,6 +823,11 @@ class Campaign:
     def numbers_timeline(self) -> dict | None:
         """Per caller-ID number and day: dials, short calls, label state (or None)."""
         return self.callerid.timeline if self.callerid is not None else None
+
+
+def _doubles(values: np.ndarray) -> array:
+    """A copy of ``values`` as float64 machine numbers (the same doubles ``tolist`` gives)."""
+    return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
 
 
 def _ints(n: int, value: int = 0) -> array:

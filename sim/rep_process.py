@@ -28,10 +28,14 @@ Written for speed, with the same arithmetic as the methods:
 """
 
 import heapq
-import math
 
 import cython
 import simpy
+
+if cython.compiled:  # C's floor: math.floor would be a Python call returning an int
+    from cython.cimports.libc.math import floor
+else:
+    from math import floor
 
 from . import model
 from .strategies import SILENT as _SILENT_CODE
@@ -82,7 +86,7 @@ def _floordiv(a: cython.double, b: cython.double) -> cython.double:
     (it underflows to -0.0 for a tiny negative ``a``); then ``q * b`` (exact: an
     integer times b) is above ``a``: step back."""
     if cython.compiled:
-        q: cython.double = math.floor(a / b)
+        q: cython.double = floor(a / b)
         if q * b > a:
             q -= 1.0
         return q
@@ -441,7 +445,7 @@ def rep_shifts(self, r: cython.Py_ssize_t):
                     else:
                         eligible = t + min_gap_s
                         if attempts_today[p] >= max_per_day:
-                            later = next_day if t < next_day_safe else (math.floor(t / DAY_S) + 1) * DAY_S
+                            later = next_day if t < next_day_safe else (floor(t / DAY_S) + 1) * DAY_S
                             if later > eligible:  # = max(eligible, later)
                                 eligible = later
                         key = (eligible, p)  # as _retry_push
