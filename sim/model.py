@@ -156,11 +156,14 @@ class Campaign:
         self.max_per_day = cad.max_attempts_per_day
         self.retries_first = cad.list_order == "retries_first"
         # The retry list: prospects waiting for their next attempt, as (eligible time,
-        # prospect) keys, each prospect at most once. A key above every key before it
-        # (most are: the gap is the same for everyone) goes on a sorted run, the others
-        # on a heap; the smaller of the two heads is the smallest key, so prospects come
-        # off in the order one heap would give, the in-order ones at O(1).
-        self.retry_run: deque[tuple[float, int]] = deque()
+        # prospect) keys, each prospect at most once. A key above the last key of the
+        # sorted run (most are: the gap is the same for everyone) goes on the run,
+        # the others on a heap; the smaller of the two heads is the smallest key, so
+        # prospects come off in the order one heap would give, the in-order ones at
+        # O(1). The run is a ring buffer of n times and prospects (room for everyone).
+        self.run_times = array("d", [0.0]) * n
+        self.run_prospects = _ints(n)
+        self.run_span = _ints(2)  # [slot of the run's first key, number of keys]
         self.retry_heap: list[tuple[float, int]] = []
         self.next_fresh = 0
 
@@ -271,25 +274,38 @@ class Campaign:
             self._wake_idle(eligible)
 
     def _retry_push(self, eligible: float, p: int) -> None:
-        key = (eligible, p)
-        if not self.retry_run or self.retry_run[-1] < key:
-            self.retry_run.append(key)
+        first, size = self.run_span
+        last = (first + size - 1) % self.n
+        if not size or (self.run_times[last], self.run_prospects[last]) < (eligible, p):
+            slot = (first + size) % self.n
+            self.run_times[slot], self.run_prospects[slot] = eligible, p
+            self.run_span[1] = size + 1
         else:
-            heapq.heappush(self.retry_heap, key)
+            heapq.heappush(self.retry_heap, (eligible, p))
+
+    def _run_head(self) -> tuple[float, int] | None:
+        """The sorted run's first key, if it is the smallest key waiting."""
+        first, size = self.run_span
+        if not size:
+            return None
+        key = (self.run_times[first], self.run_prospects[first])
+        return key if not self.retry_heap or key < self.retry_heap[0] else None
 
     def _retry_head(self) -> tuple[float, int] | None:
         """The smallest (eligible time, prospect) key waiting, or None."""
-        run, heap = self.retry_run, self.retry_heap
-        if run and (not heap or run[0] < heap[0]):
-            return run[0]
-        return heap[0] if heap else None
+        head = self._run_head()
+        if head is not None:
+            return head
+        return self.retry_heap[0] if self.retry_heap else None
 
     def _retry_pop(self) -> int:
         """Take the prospect of the smallest key off the retry list."""
-        run, heap = self.retry_run, self.retry_heap
-        if run and (not heap or run[0] < heap[0]):
-            return run.popleft()[1]
-        return heapq.heappop(heap)[1]
+        head = self._run_head()
+        if head is None:
+            return heapq.heappop(self.retry_heap)[1]
+        self.run_span[0] = (self.run_span[0] + 1) % self.n
+        self.run_span[1] -= 1
+        return head[1]
 
     def _wake_idle(self, eligible: float) -> None:
         for r, wake in list(self.idle_wake.items()):

@@ -116,12 +116,10 @@ def _hour_of(t: cython.double) -> cython.Py_ssize_t:
 
 @cython.cfunc
 @cython.exceptval(-1)
-def _due(run, heap: list, now: cython.double) -> cython.int:
-    """Is the retry list's smallest key due by ``now``? 1: yes, at the head of the
-    run; 2: yes, at the head of the heap; 0: no (as Campaign._retry_head)."""
-    if run and (not heap or run[0] < heap[0]):
-        return 1 if run[0][0] <= now else 0
-    return 2 if heap and heap[0][0] <= now else 0
+def _below(t: cython.double, p: cython.Py_ssize_t, key: tuple) -> cython.bint:
+    """``(t, p) < key`` for a retry-list key ``(time, prospect)``."""
+    key_t: cython.double = key[0]
+    return t < key_t or (t == key_t and p < key[1])
 
 
 def float_ops(a: cython.double, b: cython.double) -> tuple:
@@ -175,9 +173,11 @@ def rep_shifts(self, r: cython.Py_ssize_t):
     reached_at_attempt: cython.longlong[::1] = self.reached_at_attempt
     pacing_record = self.pacing.record
     time_s: cython.double[::1] = self.time_s
-    heap: list = self.retry_heap  # the retry list (Campaign._retry_push, _retry_pop)
-    run = self.retry_run
-    run_append, run_popleft = run.append, run.popleft
+    # the retry list (as Campaign._retry_push, _retry_head, _retry_pop)
+    heap: list = self.retry_heap
+    run_times: cython.double[::1] = self.run_times
+    run_prospects: cython.longlong[::1] = self.run_prospects
+    run_span: cython.longlong[::1] = self.run_span
     c: dict = self.c
     draws: cython.float[::1] = self.draws_flat
     pre_s: cython.double[::1] = self.pre_flat
@@ -247,6 +247,9 @@ def rep_shifts(self, r: cython.Py_ssize_t):
     risk: cython.double
     available: cython.double
     due: cython.int
+    first: cython.Py_ssize_t
+    size: cython.Py_ssize_t
+    last: cython.Py_ssize_t
     for day in range(self.days):
         base = day * DAY_S
         for ws, we in self.windows:
@@ -284,9 +287,18 @@ def rep_shifts(self, r: cython.Py_ssize_t):
                     continue
                 # -- the next prospect (as _next_prospect)
                 while True:
-                    due = _due(run, heap, start) if retries_first or self.next_fresh >= n else 0
+                    due = 0  # is the retry list's smallest key due? 1: in the run, 2: the heap
+                    if retries_first or self.next_fresh >= n:
+                        first = run_span[0]
+                        if run_span[1] and (not heap or _below(run_times[first], run_prospects[first], heap[0])):
+                            if run_times[first] <= start:
+                                due = 1
+                        elif heap and heap[0][0] <= start:
+                            due = 2
                     if due == 1:
-                        p = run_popleft()[1]
+                        p = run_prospects[first]
+                        run_span[0] = (first + 1) % n
+                        run_span[1] -= 1
                     elif due == 2:
                         p = heappop(heap)[1]
                     elif self.next_fresh < n:
@@ -448,11 +460,16 @@ def rep_shifts(self, r: cython.Py_ssize_t):
                             later = next_day if t < next_day_safe else (floor(t / DAY_S) + 1) * DAY_S
                             if later > eligible:  # = max(eligible, later)
                                 eligible = later
-                        key = (eligible, p)  # as _retry_push
-                        if not run or run[-1] < key:
-                            run_append(key)
+                        first, size = run_span[0], run_span[1]  # as _retry_push
+                        last = (first + size - 1) % n
+                        if not size or run_times[last] < eligible or (
+                                run_times[last] == eligible and run_prospects[last] < p):
+                            slot = (first + size) % n
+                            run_times[slot] = eligible
+                            run_prospects[slot] = p
+                            run_span[1] = size + 1
                         else:
-                            heappush(heap, key)
+                            heappush(heap, (eligible, p))
                         if idle_wake:
                             self._wake_idle(eligible)
                 start += busy_s
