@@ -31,10 +31,10 @@ def _compiler_available() -> bool:
     return shutil.which(compiler) is not None
 
 
+# Without the compiled loop there is nothing to compare: the test below says whether
+# its absence is a failure (a compiler was there, so the build broke) or expected.
 compiled_only = pytest.mark.skipif(
-    engine._compiled()[0] is None and not _compiler_available(),
-    reason="no C compiler here: the package installed as pure Python",
-)
+    engine._compiled()[0] is None, reason="the compiled rep loop is not built here")
 
 
 def test_the_compiled_loop_is_built_and_current_where_a_compiler_is():
