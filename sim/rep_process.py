@@ -153,7 +153,8 @@ def rep_shifts(self, r: cython.Py_ssize_t):
     offset: cython.double[::1] = self.offset
     propensity: cython.double[::1] = self.propensity
     hourly_by_index: cython.double[::1] = self.hourly
-    hourly = {float(hour): value for hour, value in enumerate(self.hourly)}  # interpreted
+    # interpreted: availability by float hour, no int() (compiled code indexes the array)
+    hourly = None if cython.compiled else {float(h): v for h, v in enumerate(self.hourly)}
     start_hour_end: cython.double = -1.0  # the hour indices below are valid until then
     resolve_hour_end: cython.double = -1.0
     start_hour: cython.Py_ssize_t = 0
@@ -345,7 +346,7 @@ def rep_shifts(self, r: cython.Py_ssize_t):
                         local = _mod(start + pre + offset[p], DAY_S)
                         available = reach[p] * hourly_by_index[cython.cast(
                             cython.Py_ssize_t, _floordiv(local, 3600.0))]
-                    else:  # a dict keyed by float hour: no int() (see above)
+                    else:
                         available = reach[p] * hourly[(start + pre + offset[p]) % DAY_S // 3600.0]
                     if (draws[b + C_AVAILABLE] < available and draws[b + C_PICKUP] < pickup[p]
                             and draws[b + C_RING] < ring_timeout):

@@ -64,6 +64,10 @@ SCENARIOS = {
     "time zones and calling windows": (
         "prospects.time_zones.0.utc_offset_h=-3", "cadence.min_gap_h=1",
         "cadence.max_attempts_per_day=3", 'cadence.list_order="fresh_first"'),
+    # availability that changes every hour, and up to 15 min of research: lines often
+    # ring in a later hour than the dial started
+    "research across hours": ('team.research_s={dist="uniform", low=0.0, high=900.0}',
+                              "prospects.hourly_availability=" + str([0.2, 1.0] * 12)),
     "parallel": ("team.lines_per_rep=3",),
     "predictive": ("team.lines_per_rep=3", 'dialer.mode="predictive"'),
     "caller-ID numbers": ("caller_id.enabled=true", 'screening.scope="number"'),

@@ -1,9 +1,10 @@
 """The power dialer's inline hot path gives exactly what the per-step methods give.
 
-``Campaign._rep`` writes the power-dialer dial out inline (docs/performance.md); the
-reference version (``inline_power_dial = False``) is built from ``_start_attempt``,
-``_plan_line``, ``_rep_handling``, ``_account`` and ``_apply``, like the parallel
-dialer. A rule changed in one and not the other fails here.
+``sim.rep_process.rep_shifts`` writes the power-dialer dial out inline
+(docs/performance.md); the reference version (``inline_power_dial = False``) is built
+from ``_start_attempt``, ``_plan_line``, ``_rep_handling``, ``_account`` and
+``_apply``, like the parallel dialer. A rule changed in one and not the other fails
+here.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def assert_identical(scenario, strategy):
      "callbacks.p_callback_missed_call=0.3", "callbacks.delay_h=0.5"),
     ("prospects.time_zones.0.utc_offset_h=5", "cadence.min_gap_h=1",
      "cadence.max_attempts_per_day=3", "calendar.break_start=null", "calendar.break_end=null"),
+    # availability by the hour the line rings, after up to 15 min of research
+    ('team.research_s={dist="uniform", low=0.0, high=900.0}',
+     "prospects.hourly_availability=" + str([0.2, 1.0] * 12)),
     ("conversation.p_follow_up_after_connect=0.5", "opt_out.p_per_connect=0.3",
      "prospects.segments.0.p_pickup=0.9", "prospects.segments.0.reachability=0.9"),
 ])
