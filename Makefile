@@ -8,8 +8,8 @@ PYTHON ?= python3
 
 setup: $(VENV)/.installed
 
-# setup.py compiles sim/rep_process.py (Cython): editing it rebuilds the compiled loop
-$(VENV)/.installed: pyproject.toml setup.py sim/rep_process.py
+# setup.py compiles sim/model/kernel.py (Cython): editing it rebuilds the compiled loop
+$(VENV)/.installed: pyproject.toml setup.py sim/model/kernel.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

@@ -72,10 +72,10 @@ def run(
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", min=2, metavar="N", help="Cap for --precision (default 200).")] = None,
 ):
     """Simulate every strategy of SCENARIO over N replications and write results."""
-    from sim.compare import resolve_baseline
-    from sim.experiment import select_strategies
-    from sim.runs import default_out_dir, execute_run
-    from sim.scenario import load_scenario
+    from sim.analysis.compare import resolve_baseline
+    from sim.experiment.replications import select_strategies
+    from sim.experiment.runs import default_out_dir, execute_run
+    from sim.scenario.schema import load_scenario
 
     sc = load_scenario(scenario, overrides or ())
     names = select_strategies(sc, strategy)
@@ -130,8 +130,8 @@ def _check_precision_options(precision, max_replications, replications) -> None:
 
 
 def _summary_json(result, target: Path) -> dict:
-    from sim.compare import comparison_table, headline_verdict
-    from sim.experiment import headline_metrics
+    from sim.analysis.compare import comparison_table, headline_verdict
+    from sim.experiment.replications import headline_metrics
 
     summary = result.summary_table()
     table = comparison_table(summary, result.strategies, result.baseline, headline_metrics())
@@ -178,7 +178,7 @@ def _fmt_diff(diff) -> str:
 
 
 def _print_table(result) -> None:
-    from sim.compare import HEADLINE, headline_verdict, paired_differences
+    from sim.analysis.compare import HEADLINE, headline_verdict, paired_differences
 
     summary = result.summary_table()
     diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
@@ -218,7 +218,7 @@ def validate(
     """Check a scenario file and print every parameter, defaults filled in."""
     import tomli_w
 
-    from sim.scenario import load_scenario
+    from sim.scenario.schema import load_scenario
 
     sc = load_scenario(scenario, overrides or ())
     data = _drop_none(sc.resolved())
@@ -242,7 +242,7 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ):
     """Write a commented starter scenario that runs as it is."""
-    from sim.templates import write_starter
+    from sim.scenario.templates import write_starter
 
     write_starter(path, force=force)
     err.print(f"wrote {path}; try: dialsim run {path}", highlight=False)
@@ -256,7 +256,7 @@ BaselineOption = Annotated[Optional[str], typer.Option("--baseline", help="Compa
 @user_errors
 def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
     """Write PNG charts next to the results (a sweep folder gets the sweep's charts)."""
-    from sim.plots import plot_results
+    from sim.present.plots import plot_results
 
     for path in plot_results(results_dir, baseline):
         out.print(str(path), highlight=False, soft_wrap=True)
@@ -266,7 +266,7 @@ def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
 @user_errors
 def report(results_dir: ResultsDir, baseline: BaselineOption = None):
     """Write report.html: the question, the verdict, the table, charts and assumptions."""
-    from sim.report import write_report
+    from sim.present.report import write_report
 
     path = write_report(results_dir, baseline)
     out.print(str(path), highlight=False, soft_wrap=True)
@@ -288,7 +288,7 @@ def sweep(
 
     Exit codes: 0 all done, 1 a point failed, 2 bad input, 130/143 stopped.
     """
-    from sim.sweep_cli import sweep_command
+    from sim.present.sweep_console import sweep_command
 
     code = sweep_command(sweep_file, workers=workers, scheduler=scheduler, out_dir=out_dir,
                          restart=restart, overrides=overrides or [], dry_run=dry_run, quiet=quiet,

@@ -1,9 +1,9 @@
-"""Build step: compile the rep loop (sim/rep_process.py) with Cython.
+"""Build step: compile the rep loop (sim/model/kernel.py) with Cython.
 
-Everything else is in pyproject.toml. The hot path of the model, sim/rep_process.py,
+Everything else is in pyproject.toml. The hot path of the model, sim/model/kernel.py,
 is plain Python that Cython compiles as it is. A copy of it, stamped with the
-SHA-256 of the source, becomes the extension ``sim._rep_process_compiled``;
-sim/engine.py uses it only while the stamp matches the source beside it. Without a
+SHA-256 of the source, becomes the extension ``sim.model._kernel_compiled``;
+sim/experiment/engine.py uses it only while the stamp matches the source beside it. Without a
 C compiler the build says so and the package installs as pure Python: same
 results, slower (docs/performance.md).
 """
@@ -18,22 +18,22 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
-SOURCE = ROOT / "sim" / "rep_process.py"
-MODULE = "sim._rep_process_compiled"
-STAGED = ROOT / "build" / "cython" / "sim" / "_rep_process_compiled.py"
+SOURCE = ROOT / "sim" / "model" / "kernel.py"
+MODULE = "sim.model._kernel_compiled"
+STAGED = ROOT / "build" / "cython" / "sim" / "model" / "_kernel_compiled.py"
 
 DIRECTIVES = {
     "language_level": 3,
     "boundscheck": True,  # an index error raises, as in Python (no measurable cost)
     "wraparound": True,  # Python semantics for negative indices (run[-1] on the deque)
     "initializedcheck": False,
-    "cdivision": False,  # keep Python's % and integer // (sim/rep_process.py explains)
+    "cdivision": False,  # keep Python's % and integer // (sim/model/kernel.py explains)
     "binding": False,
 }
 
 
 def staged_source() -> str:
-    """The source to compile: sim/rep_process.py plus the stamp sim/engine.py checks."""
+    """The source to compile: sim/model/kernel.py plus the stamp sim/experiment/engine.py checks."""
     text = SOURCE.read_bytes()
     digest = hashlib.sha256(text).hexdigest()
     STAGED.parent.mkdir(parents=True, exist_ok=True)

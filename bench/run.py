@@ -82,7 +82,7 @@ def floor_run(reps: int, dials: int, dial_s: float) -> int:
 
 # --------------------------------------------------------------------------- model
 def load(overrides: dict | None = None, path: Path = BASELINE):
-    from sim.scenario import load_scenario
+    from sim.scenario.schema import load_scenario
 
     # key=value overrides as `dialsim run --set` takes them (JSON scalars are TOML values)
     return load_scenario(path, [f"{key}={json.dumps(value)}" for key, value in (overrides or {}).items()])
@@ -92,9 +92,9 @@ def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7,
                    engine: str | None = None) -> dict:
     """Time the full model and the floor on the same dials, alternately; keep the best.
 
-    ``engine``: the rep loop (sim.engine: "compiled" or "python"; None = the default)."""
-    from sim.experiment import make_tasks, run_replication
-    from sim.model import Campaign
+    ``engine``: the rep loop (sim.experiment.engine: "compiled" or "python"; None = the default)."""
+    from sim.experiment.replications import make_tasks, run_replication
+    from sim.model.campaign import Campaign
 
     tasks = make_tasks(scenario, seed, range(replications), tuple(scenario.strategy_names()))
     model_cpu, model_wall, floor_cpu = [], [], []
@@ -117,7 +117,7 @@ def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7,
     dials = sum(row["dials"] for row in rows)
     rep_hours = sum(row["rep_hours"] for row in rows)
     best_model, best_floor = min(model_cpu), min(floor_cpu)
-    from sim.engine import select
+    from sim.experiment.engine import select
 
     return {
         "engine": select(engine, warn=False).name,
@@ -148,7 +148,7 @@ def _rss_mb() -> float:
 
 def child(spec: dict) -> dict:
     """One measurement in this (fresh) process: one replication; time and peak RSS."""
-    from sim.experiment import make_tasks, run_replication
+    from sim.experiment.replications import make_tasks, run_replication
 
     scenario = load(spec["overrides"])
     strategies = tuple(spec.get("strategies") or scenario.strategy_names())
@@ -202,15 +202,15 @@ def memory_growth(team: dict, days: tuple[int, int]) -> dict:
 # --------------------------------------------------------------------------- sweep
 def sweep_throughput(points: int, replications: int, workers: int) -> dict:
     """Points per second of a fixed sweep (grid over callbacks.p_callback)."""
-    from sim.executors import local_executor
+    from sim.experiment.executors import local_executor
 
     values = [round(0.01 + 0.002 * i, 4) for i in range(points)]
     cpu_before = _cpu_self_and_children()
     with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as tmp:
         try:
-            from sim.sweep import load_sweep, run_sweep
+            from sim.experiment.sweep import load_sweep, run_sweep
         except ImportError:  # no sweep API: the same work as plain experiments
-            from sim.experiment import run_experiment
+            from sim.experiment.replications import run_experiment
 
             scenarios = [load({"callbacks.p_callback": v}) for v in values]
             started = time.perf_counter()
@@ -254,7 +254,7 @@ def machine() -> dict:
     import numpy
     import simpy
 
-    from sim.engine import select
+    from sim.experiment.engine import select
 
     cpu = "unknown"
     try:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.model import Campaign
-from sim.scenario import build_scenario, with_overrides
-from sim.strategies import compile_policy, policy_from_spec
-from sim.streams import build_world
+from sim.model.campaign import Campaign
+from sim.scenario.schema import build_scenario, with_overrides
+from sim.model.strategies import compile_policy, policy_from_spec
+from sim.model.streams import build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

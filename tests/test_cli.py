@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from sim.metrics import CALLS_SCHEMA, METRIC_NAMES, SUMMARY_SCHEMA
+from sim.analysis.metrics import CALLS_SCHEMA, METRIC_NAMES, SUMMARY_SCHEMA
 
 from .conftest import SCENARIOS
 
@@ -129,12 +129,12 @@ def test_failed_run_leaves_previous_results_untouched(tmp_path, monkeypatch):
     assert invoke("run", BASELINE, "-n", 1, "--out", out, "--quiet", *FAST).exit_code == 0
     before = (out / "summary.parquet").read_bytes()
 
-    import sim.runs
+    import sim.experiment.runs
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.runs, "run_experiment", boom)
+    monkeypatch.setattr(sim.experiment.runs, "run_experiment", boom)
     result = invoke("run", BASELINE, "-n", 1, "--out", out, "--quiet", "--seed", 99, *FAST)
     assert result.exit_code != 0
     assert (out / "summary.parquet").read_bytes() == before

@@ -18,7 +18,7 @@ from scipy import stats as st
 from typer.testing import CliRunner
 
 from cli import app
-from sim.compare import (
+from sim.analysis.compare import (
     COMPARISON_SCHEMA,
     comparison_rows,
     comparison_table,
@@ -27,10 +27,10 @@ from sim.compare import (
     verdict,
 )
 from sim.errors import UserError
-from sim.experiment import ReplicationTask, run_experiment, run_replication
-from sim.precision import MIN_STEP, next_total
-from sim.scenario import load_scenario
-from sim.streams import ATTEMPT_PURPOSES, build_world
+from sim.experiment.replications import ReplicationTask, run_experiment, run_replication
+from sim.experiment.precision import MIN_STEP, next_total
+from sim.scenario.schema import load_scenario
+from sim.model.streams import ATTEMPT_PURPOSES, build_world
 
 from .conftest import ROOT, SCENARIOS, make_scenario
 
@@ -102,7 +102,7 @@ def test_world_does_not_shift_when_scenario_grows():
 
 def test_every_strategy_of_a_replication_runs_on_one_world(monkeypatch):
     """run_replication hands the very same World to every strategy (CRN wiring)."""
-    import sim.experiment as experiment
+    import sim.experiment.replications as experiment
 
     seen = []
     real = experiment.Campaign

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.executors import LocalProcessExecutor, SerialExecutor
-from sim.experiment import run_experiment
-from sim.streams import build_world
+from sim.experiment.executors import LocalProcessExecutor, SerialExecutor
+from sim.experiment.replications import run_experiment
+from sim.model.streams import build_world
 
 from .conftest import make_scenario
 

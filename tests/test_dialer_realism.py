@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.executors import SerialExecutor
-from sim.experiment import run_experiment
-from sim.model import DAY_S
-from sim.scenario import load_scenario
+from sim.experiment.executors import SerialExecutor
+from sim.experiment.replications import run_experiment
+from sim.model.campaign import DAY_S
+from sim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, make_scenario, run_campaign
 

@@ -1,7 +1,7 @@
 """The compiled rep loop and the Python one are the same model, number for number.
 
-sim/rep_process.py is compiled by setup.py (Cython) into sim._rep_process_compiled;
-sim/engine.py chooses between them (docs/performance.md). Here: the build exists and
+sim/model/kernel.py is compiled by setup.py (Cython) into sim.model._kernel_compiled;
+sim/experiment/engine.py chooses between them (docs/performance.md). Here: the build exists and
 is current wherever a C compiler is, both engines give identical results on every
 dialer mode (metrics, hourly timeline, caller-ID numbers, every logged call), the
 float arithmetic the compiled loop rewrites is Python's, and stale or missing builds
@@ -18,9 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import engine, rep_process
+from sim.experiment import engine
+from sim.model import kernel as rep_process
 from sim.errors import UserError
-from sim.model import Campaign
+from sim.model.campaign import Campaign
 
 from .conftest import make_scenario, run_campaign
 from .test_fast_path import same

@@ -1,6 +1,6 @@
 """The power dialer's inline hot path gives exactly what the per-step methods give.
 
-``sim.rep_process.rep_shifts`` writes the power-dialer dial out inline
+``sim.model.kernel.rep_shifts`` writes the power-dialer dial out inline
 (docs/performance.md); the reference version (``inline_power_dial = False``) is built
 from ``_start_attempt``, ``_plan_line``, ``_rep_handling``, ``_account`` and
 ``_apply``, like the parallel dialer. A rule changed in one and not the other fails
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import Campaign
+from sim.model.campaign import Campaign
 
 from .conftest import make_scenario, run_campaign
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.executors import SerialExecutor
-from sim.experiment import run_experiment
+from sim.experiment.executors import SerialExecutor
+from sim.experiment.replications import run_experiment
 
 from .conftest import make_scenario
 

@@ -7,7 +7,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.metrics import METRIC_NAMES, TIME_SPLIT
+from sim.analysis.metrics import METRIC_NAMES, TIME_SPLIT
 
 from .conftest import make_scenario, run_campaign
 
@@ -82,7 +82,7 @@ def test_invariants_hold_for_any_scenario(scenario, seed, strategy):
 
 
 def test_invariants_on_shipped_scenarios(tmp_path):
-    from sim.scenario import load_scenario
+    from sim.scenario.schema import load_scenario
 
     from .conftest import SCENARIOS
 

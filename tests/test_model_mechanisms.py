@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from sim.model import DAY_S, SILENT
+from sim.model.campaign import DAY_S, SILENT
 
 from .conftest import make_scenario, run_campaign
 

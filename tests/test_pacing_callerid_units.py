@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.callerid import CallerIdPool
-from sim.pacing import (
+from sim.model.callerid import CallerIdPool
+from sim.model.pacing import (
     Dithered,
     PredictivePacing,
     expected_abandon_rate,
     level_for_abandon_rate,
 )
-from sim.scenario import CallerId
+from sim.scenario.schema import CallerId
 
 
 @given(level=st.floats(1.0, 6.0), batches=st.integers(1, 400))

@@ -17,9 +17,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cli import app
-from sim.compare import headline_verdict
-from sim.plots import CHARTS, load_run, paid_fraction_by_hour, render_charts
-from sim.report import describe_strategy, render_report
+from sim.analysis.compare import headline_verdict
+from sim.present.plots import CHARTS, load_run, paid_fraction_by_hour, render_charts
+from sim.present.report import describe_strategy, render_report
 
 from .conftest import ROOT, SCENARIOS
 
@@ -88,10 +88,10 @@ def test_paid_fraction_by_hour_closed_form():
 def test_importing_plots_and_report_loads_no_matplotlib(run_dir):
     """No import-time side effects; charts never touch pyplot's global state."""
     code = (
-        "import sys, sim.plots, sim.report\n"
+        "import sys, sim.present.plots, sim.present.report\n"
         "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
-        f"data = sim.plots.load_run({str(run_dir)!r})\n"
-        "assert sim.plots.render_charts(data, ('connects_by_hour.png',))\n"
+        f"data = sim.present.plots.load_run({str(run_dir)!r})\n"
+        "assert sim.present.plots.render_charts(data, ('connects_by_hour.png',))\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=120)
@@ -102,9 +102,9 @@ def test_plot_hands_a_sweep_folder_to_sweep_plots(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "manifest.json").write_text(json.dumps({"results_schema_version": 1, "kind": "sweep"}))
     calls = []
-    fake = types.ModuleType("sim.sweep_plots")
+    fake = types.ModuleType("sim.present.sweep_plots")
     fake.plot_sweep = lambda run_dir: calls.append(run_dir) or [run_dir / "sweep_chart.png"]
-    monkeypatch.setitem(sys.modules, "sim.sweep_plots", fake)
+    monkeypatch.setitem(sys.modules, "sim.present.sweep_plots", fake)
     result = runner.invoke(app, ["plot", str(folder)])
     assert result.exit_code == 0, result.output
     assert calls == [folder] and "sweep_chart.png" in result.output

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import UserError
-from sim.scenario import Scenario, load_scenario, parse_override
-from sim.templates import starter_text
+from sim.scenario.schema import Scenario, load_scenario, parse_override
+from sim.scenario.templates import starter_text
 
 from .conftest import SCENARIOS
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from sim.errors import UserError
-from sim.executors import DaskExecutor, SerialExecutor
-from sim.sweep import load_sweep, run_sweep
+from sim.experiment.executors import DaskExecutor, SerialExecutor
+from sim.experiment.sweep import load_sweep, run_sweep
 
 from .sweep_support import assert_same_sweep, write_sweep
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from sim.errors import UserError
-from sim.scenario import build_scenario, read_scenario_file
-from sim.sweep import load_sweep, point_hash, replications_per_task
+from sim.scenario.schema import build_scenario, read_scenario_file
+from sim.experiment.sweep import load_sweep, point_hash, replications_per_task
 
 from .conftest import SCENARIOS
 from .sweep_support import BASELINE, write_sweep

@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from sim.executors import SerialExecutor
-from sim.sweep import load_sweep, run_sweep
+from sim.experiment.executors import SerialExecutor
+from sim.experiment.sweep import load_sweep, run_sweep
 
 from .sweep_support import assert_same_sweep, write_sweep
 

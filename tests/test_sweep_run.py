@@ -11,14 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import sim.sweep as sweep_module
+import sim.experiment.sweep as sweep_module
 from cli import app
 from sim.errors import UserError
-from sim.executors import LocalProcessExecutor, SerialExecutor
-from sim.metrics import SUMMARY_SCHEMA
-from sim.stats import paired_difference, t_interval
-from sim.sweep import SweepProgress, load_sweep, run_sweep
-from sim.sweep_plots import plot_sweep
+from sim.experiment.executors import LocalProcessExecutor, SerialExecutor
+from sim.analysis.metrics import SUMMARY_SCHEMA
+from sim.analysis.stats import paired_difference, t_interval
+from sim.experiment.sweep import SweepProgress, load_sweep, run_sweep
+from sim.present.sweep_plots import plot_sweep
 
 from .sweep_support import assert_same_sweep, read_dataset, write_sweep
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from sim.experiment import ReplicationTask, run_replication
-from sim.scenario import build_scenario, load_scenario, with_overrides
+from sim.experiment.replications import ReplicationTask, run_replication
+from sim.scenario.schema import build_scenario, load_scenario, with_overrides
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = Path(__file__).resolve().parent

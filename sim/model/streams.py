@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import Scenario
+from sim.scenario.schema import Scenario
 
 # Per (prospect, attempt) purposes, in table-column order. Names are the stream keys:
 # renaming one changes its numbers, reordering does not.

@@ -3,12 +3,12 @@
 This is the model's hot path (docs/performance.md). It is plain Python that Cython
 compiles as it is ("pure Python mode"): the annotations below are C types when
 compiled and mere comments when interpreted. ``setup.py`` builds the compiled twin
-``sim._rep_process_compiled`` from this file at install time; :mod:`sim.engine`
+``sim.model._kernel_compiled`` from this file at install time; :mod:`sim.experiment.engine`
 chooses which one runs. Both give identical results, number for number
 (tests/test_fast_path.py and tests/test_engine.py).
 
 The inline dial's steps, and the order of every state change, are those of
-:meth:`Campaign._power_dial <sim.model.Campaign._power_dial>`
+:meth:`Campaign._power_dial <sim.model.campaign.Campaign._power_dial>`
 (``_next_prospect``, ``_start_attempt``, ``_plan_line``, ``_rep_handling``,
 ``_account``, ``_apply``, ``_requeue``), which the parallel dialer and the rare
 outcomes use: a rule changed there must be changed here too (tests/test_fast_path.py
@@ -37,9 +37,9 @@ if cython.compiled:  # C's floor: math.floor would be a Python call returning an
 else:
     from math import floor
 
-from . import model
-from .strategies import SILENT as _SILENT_CODE
-from .streams import ATTEMPT_PURPOSES
+import sim.model.campaign as model
+from sim.model.strategies import SILENT as _SILENT_CODE
+from sim.model.streams import ATTEMPT_PURPOSES
 
 DAY_S = cython.declare(cython.double, model.DAY_S)
 SILENT = cython.declare(cython.int, _SILENT_CODE)

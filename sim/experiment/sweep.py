@@ -42,13 +42,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import __version__
-from .engine import select as select_engine
-from .errors import UserError
-from .executors import Executor
-from .experiment import ReplicationBatch, run_replications
-from .metrics import SUMMARY_SCHEMA
-from .results import (
+from sim import __version__
+from sim.experiment.engine import select as select_engine
+from sim.errors import UserError
+from sim.experiment.executors import Executor
+from sim.experiment.replications import ReplicationBatch, run_replications
+from sim.analysis.metrics import SUMMARY_SCHEMA
+from sim.store.results import (
     MANIFEST,
     RESULTS_SCHEMA_VERSION,
     command_line,
@@ -57,8 +57,8 @@ from .results import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from .scenario import apply_override, build_scenario, parse_override, read_scenario_file, validation_message
-from .stats import paired_difference, t_interval
+from sim.scenario.schema import apply_override, build_scenario, parse_override, read_scenario_file, validation_message
+from sim.analysis.stats import paired_difference, t_interval
 
 SWEEP_SCHEMA_VERSION = 1
 MAX_POINTS = 100_000

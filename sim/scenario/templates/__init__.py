@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from ..errors import UserError
+from sim.errors import UserError
 
 
 def starter_text() -> str:

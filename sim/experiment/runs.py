@@ -10,12 +10,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .compare import COMPARISON_FILE, comparison_table, resolve_baseline
-from .engine import select as select_engine
-from .executors import local_executor
-from .experiment import ReplicationResult, RunResult, run_experiment
-from .metrics import CALLS_SCHEMA
-from .results import (
+from sim.analysis.compare import COMPARISON_FILE, comparison_table, resolve_baseline
+from sim.experiment.engine import select as select_engine
+from sim.experiment.executors import local_executor
+from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
+from sim.analysis.metrics import CALLS_SCHEMA
+from sim.store.results import (
     MANIFEST,
     RESULTS_SCHEMA_VERSION,
     command_line,
@@ -25,7 +25,7 @@ from .results import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from .scenario import Scenario
+from sim.scenario.schema import Scenario
 
 SUMMARY_FILE = "summary.parquet"
 TIMELINE_FILE = "timeline.parquet"
@@ -60,7 +60,7 @@ def execute_run(
 ) -> RunResult:
     """Run the experiment and write its results folder atomically. Returns the results.
 
-    With ``precision`` (see :mod:`sim.precision`), ``replications`` is the first
+    With ``precision`` (see :mod:`sim.experiment.precision`), ``replications`` is the first
     round and rounds are added until the headline is that precise or
     ``max_replications`` is reached; ``result.precision`` says how it ended.
     """
@@ -79,7 +79,7 @@ def execute_run(
                     executor=executor, calls_dir=parts_dir, on_done=on_done,
                 )
             else:
-                from .precision import DEFAULT_MAX_REPLICATIONS, run_to_precision
+                from sim.experiment.precision import DEFAULT_MAX_REPLICATIONS, run_to_precision
 
                 result, outcome = run_to_precision(
                     scenario, seed=seed, first_round=replications, target=precision,

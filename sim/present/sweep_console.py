@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import UserError
-from .sweep import (Point, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
+from sim.errors import UserError
+from sim.experiment.sweep import (Point, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
                     load_sweep, run_sweep)
 
 MAX_TABLE_ROWS = 60
@@ -25,7 +25,7 @@ MAX_FAILURE_LINES = 20
 
 
 def default_sweep_dir(sweep: Sweep, results_root: Path = Path("results")) -> Path:
-    from .runs import _safe_name
+    from sim.experiment.runs import _safe_name
 
     return results_root / _safe_name(sweep.name)
 
@@ -95,7 +95,7 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
         return 0 if all(p.error is None for p in sweep.points) else 1
     check_out_dir(target, sweep, restart)  # refuse before connecting or starting workers
 
-    from .executors import DaskExecutor, default_workers, local_executor
+    from sim.experiment.executors import DaskExecutor, default_workers, local_executor
 
     if scheduler is not None:
         executor, label = DaskExecutor(scheduler), f"dask {scheduler}"

@@ -124,8 +124,8 @@ class DaskExecutor:
                  wait_for_workers_s: float = 30.0):
         from distributed import Client  # imported here: heavy, and only needed for Dask
 
-        from . import __version__
-        from .errors import UserError
+        from sim import __version__
+        from sim.errors import UserError
 
         self.address = address
         try:

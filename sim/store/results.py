@@ -22,9 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import __version__
-from .errors import UserError
-from .metrics import CALLS_SCHEMA
+from sim import __version__
+from sim.errors import UserError
+from sim.analysis.metrics import CALLS_SCHEMA
 
 RESULTS_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -90,7 +90,7 @@ def environment_versions() -> dict:
     import numpy
     import simpy
 
-    from .engine import select
+    from sim.experiment.engine import select
 
     return {
         "dialsim": __version__,

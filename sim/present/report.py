@@ -4,7 +4,7 @@ The page holds the question, a plain-language verdict, the comparison table, the
 charts (PNG, base64-embedded) and the scenario's key assumptions. It loads nothing
 from the network: no scripts, no fonts, no stylesheets but its own. Every number
 comes from the run folder through the same code as ``comparison.parquet`` and
-``dialsim plot`` (:mod:`sim.compare`, :mod:`sim.plots`).
+``dialsim plot`` (:mod:`sim.analysis.compare`, :mod:`sim.present.plots`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import html
 import math
 from pathlib import Path
 
-from . import __version__
-from .compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
-from .distributions import Exponential, Fixed, LogNormal, Uniform
-from .metrics import METRIC_NAMES
-from .plots import RunData, load_run, render_charts, write_bytes_atomic
-from .scenario import Scenario, StrategySpec
+from sim import __version__
+from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
+from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
+from sim.analysis.metrics import METRIC_NAMES
+from sim.present.plots import RunData, load_run, render_charts, write_bytes_atomic
+from sim.scenario.schema import Scenario, StrategySpec
 
 REPORT_FILE = "report.html"
 

@@ -1,7 +1,7 @@
 """Experiments: replications of every strategy over one scenario, and their statistics.
 
 A task is one replication: it draws the replication's world once (named streams,
-see :mod:`sim.streams`) and runs every requested strategy on that same world, so
+see :mod:`sim.model.streams`) and runs every requested strategy on that same world, so
 strategies are compared on common random numbers. Tasks are independent and carry
 everything they need (plain data), so any executor gives identical results.
 """
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .executors import Executor, SerialExecutor
-from .metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
-from .model import Campaign
-from .results import CallLogWriter
-from .scenario import Scenario
-from .stats import Interval, t_interval
-from .strategies import compile_policy, policy_from_spec
-from .streams import build_world
+from sim.experiment.executors import Executor, SerialExecutor
+from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from sim.model.campaign import Campaign
+from sim.store.results import CallLogWriter
+from sim.scenario.schema import Scenario
+from sim.analysis.stats import Interval, t_interval
+from sim.model.strategies import compile_policy, policy_from_spec
+from sim.model.streams import build_world
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ class RunResult:
     strategies: tuple[str, ...]
     replications: list[ReplicationResult]
     wall_s: float
-    baseline: str | None = None  # set by execute_run (sim.compare.resolve_baseline)
-    precision: object | None = None  # sim.precision.PrecisionOutcome of a --precision run
+    baseline: str | None = None  # set by execute_run (sim.analysis.compare.resolve_baseline)
+    precision: object | None = None  # sim.experiment.precision.PrecisionOutcome of a --precision run
 
     def summary_table(self) -> pa.Table:
         rows = [row for rep in self.replications for row in rep.rows]
@@ -154,7 +154,7 @@ class RunResult:
 
 def select_strategies(scenario: Scenario, names: Iterable[str] | None) -> tuple[str, ...]:
     """The requested subset in scenario order; unknown names are a UserError."""
-    from .errors import UserError
+    from sim.errors import UserError
 
     available = scenario.strategy_names()
     if not names:

@@ -1,6 +1,6 @@
 """Comparisons between strategies: per-metric intervals, paired differences, a verdict.
 
-Strategies of one replication share common random numbers (see :mod:`sim.streams`),
+Strategies of one replication share common random numbers (see :mod:`sim.model.streams`),
 so the difference ``strategy - baseline`` within a replication is one observation
 and replications are independent: the paired Student-t interval of those
 differences is the honest interval, and it is much narrower than one computed as
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from .errors import UserError
-from .metrics import METRIC_NAMES, METRICS
-from .stats import Interval, paired_difference, t_interval, unpaired_difference
+from sim.errors import UserError
+from sim.analysis.metrics import METRIC_NAMES, METRICS
+from sim.analysis.stats import Interval, paired_difference, t_interval, unpaired_difference
 
 HEADLINE = "connects_per_rep_hour"
 CONFIDENCE = 0.95

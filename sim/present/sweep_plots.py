@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
-from .sweep import format_value, read_sweep
+from sim.errors import UserError
+from sim.experiment.sweep import format_value, read_sweep
 
 HEADLINE_LABEL = "connects per rep-hour"
 

@@ -11,7 +11,7 @@ Four charts, each titled with the scenario name:
 
 Matplotlib draws on its Agg canvas, chosen inside :func:`render_charts` (nothing is
 set at import, no display is needed, pyplot's global state is never touched).
-A sweep folder is handed to :func:`sim.sweep_plots.plot_sweep`.
+A sweep folder is handed to :func:`sim.present.sweep_plots.plot_sweep`.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
-from .compare import HEADLINE, resolve_baseline, values_by_strategy
-from .errors import UserError
-from .results import MANIFEST, read_manifest
-from .scenario import Scenario
-from .stats import paired_difference, t_interval
+from sim.analysis.compare import HEADLINE, resolve_baseline, values_by_strategy
+from sim.errors import UserError
+from sim.store.results import MANIFEST, read_manifest
+from sim.scenario.schema import Scenario
+from sim.analysis.stats import paired_difference, t_interval
 
-SUMMARY_FILE = "summary.parquet"  # the names sim.runs writes
+SUMMARY_FILE = "summary.parquet"  # the names sim.experiment.runs writes
 TIMELINE_FILE = "timeline.parquet"
 
 CHARTS = ("connects_per_rep_hour.png", "connects_by_hour.png", "cumulative_connects.png",
@@ -137,12 +137,12 @@ def write_bytes_atomic(data: bytes, path: Path) -> None:
 
 
 def plot_results(run_dir: Path, baseline: str | None = None) -> list[Path]:
-    """Charts for a run folder, or for a sweep folder (by sim.sweep_plots)."""
+    """Charts for a run folder, or for a sweep folder (by sim.present.sweep_plots)."""
     manifest = read_manifest(Path(run_dir))
     if manifest.get("kind") == "sweep":
         if baseline is not None:
             raise UserError("--baseline: applies to a run folder, not a sweep")
-        from .sweep_plots import plot_sweep
+        from sim.present.sweep_plots import plot_sweep
 
         return list(plot_sweep(Path(run_dir)))
     return plot_run(run_dir, baseline)

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compare import HEADLINE
-from .executors import Executor
-from .experiment import ReplicationResult, RunResult, run_experiment
-from .scenario import Scenario
+from sim.analysis.compare import HEADLINE
+from sim.experiment.executors import Executor
+from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
+from sim.scenario.schema import Scenario
 
 MIN_FIRST_ROUND = 2  # an interval needs two replications
 MIN_STEP = 2  # replications added per round, at least

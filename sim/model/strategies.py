@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from .scenario import StrategySpec
+from sim.scenario.schema import StrategySpec
 
 SILENT = -1
 SILENT_LABEL = "-"

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import Distribution, Fixed, LogNormal, coerce_distribution
-from .errors import UserError
+from sim.scenario.distributions import Distribution, Fixed, LogNormal, coerce_distribution
+from sim.errors import UserError
 
 SCHEMA_VERSION = 1
 

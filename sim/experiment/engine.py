@@ -1,7 +1,7 @@
 """Which rep loop runs: the compiled one (Cython, built at install) or the Python source.
 
-Both come from one file, :mod:`sim.rep_process`. ``setup.py`` compiles a copy of it
-into ``sim._rep_process_compiled`` and stamps the copy with the SHA-256 of the source
+Both come from one file, :mod:`sim.model.kernel`. ``setup.py`` compiles a copy of it
+into ``sim.model._kernel_compiled`` and stamps the copy with the SHA-256 of the source
 it was built from, so a compiled loop that no longer matches the source (the file
 was edited after the install) is never used by mistake. Results are identical
 either way (tests/test_engine.py); only the speed differs (docs/performance.md).
@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
-from .errors import UserError
+from sim.errors import UserError
 
 ENV_VAR = "DIALSIM_ENGINE"
 CHOICES = ("auto", "compiled", "python")
-SOURCE = Path(__file__).with_name("rep_process.py")
+SOURCE = Path(__file__).resolve().parents[1] / "model" / "kernel.py"
 
 
 @dataclass(frozen=True)
@@ -42,13 +42,13 @@ def source_sha256(path: Path = SOURCE) -> str:
 def _compiled() -> tuple[ModuleType | None, str]:
     """The compiled rep loop if it is built from the current source, and why (not)."""
     try:
-        from . import _rep_process_compiled as compiled
+        import sim.model._kernel_compiled as compiled
     except ImportError as exc:
         return None, f"not built ({exc}); install with a C compiler: make setup"
     if getattr(compiled, "SOURCE_SHA256", None) != source_sha256():
-        return None, ("out of date: sim/rep_process.py changed since it was built; "
+        return None, ("out of date: sim/model/kernel.py changed since it was built; "
                       "rebuild with `make setup` (or pip install -e .)")
-    return compiled, "built from the current sim/rep_process.py"
+    return compiled, "built from the current sim/model/kernel.py"
 
 
 def select(choice: str | None = None, *, warn: bool = True) -> Engine:
@@ -59,7 +59,7 @@ def select(choice: str | None = None, *, warn: bool = True) -> Engine:
     choice = choice or os.environ.get(ENV_VAR) or "auto"
     if choice not in CHOICES:
         raise UserError(f"{ENV_VAR}={choice!r}: must be one of {', '.join(CHOICES)}")
-    from . import rep_process
+    import sim.model.kernel as rep_process
 
     if choice == "python":
         return Engine("python", rep_process, f"chosen ({ENV_VAR}=python)")

@@ -3,8 +3,8 @@
 One :class:`Campaign` simulates one strategy on one replication's :class:`World`.
 Processes (simpy):
 
-- one process per rep (:func:`sim.rep_process.rep_shifts`, the hot path, compiled
-  when it could be built: :mod:`sim.engine`): works its shift windows, takes due
+- one process per rep (:func:`sim.model.kernel.rep_shifts`, the hot path, compiled
+  when it could be built: :mod:`sim.experiment.engine`): works its shift windows, takes due
   return calls first, then dials the next eligible prospect(s); idles when nothing
   is due;
 - inbound callbacks are timeouts that fire at the prospect's chosen moment and
@@ -29,12 +29,12 @@ from collections import deque
 import numpy as np
 import simpy
 
-from .callerid import CallerIdPool
-from .engine import select as select_engine
-from .pacing import Dithered, make_pacing
-from .scenario import Scenario
-from .streams import COL, World, spam_label_draws
-from .strategies import SILENT
+from sim.model.callerid import CallerIdPool
+from sim.experiment.engine import select as select_engine
+from sim.model.pacing import Dithered, make_pacing
+from sim.scenario.schema import Scenario
+from sim.model.streams import COL, World, spam_label_draws
+from sim.model.strategies import SILENT
 
 DAY_S = 86400.0
 
@@ -103,11 +103,11 @@ _RESCAN = "rescan"  # interrupt cause: an idle rep should look at the list again
 class Campaign:
     """One strategy on one replication. ``run()`` returns the metric dict."""
 
-    # The power dialer's dial is written out inline in sim.rep_process (the hot path).
+    # The power dialer's dial is written out inline in sim.model.kernel (the hot path).
     # False runs the reference version built from the per-step methods instead, as the
     # parallel dialer does; results are identical (tests/test_fast_path.py checks it).
     inline_power_dial = True
-    # Which rep loop runs (sim.engine): None = the DIALSIM_ENGINE variable, else auto.
+    # Which rep loop runs (sim.experiment.engine): None = the DIALSIM_ENGINE variable, else auto.
     engine: str | None = None
 
     def __init__(self, scenario: Scenario, world: World, policy_table: list[int],
@@ -177,13 +177,13 @@ class Campaign:
         reps = scenario.team.reps
         self.reps = reps
         self.lines = scenario.team.lines_per_rep
-        # pacing (sim.pacing): how many lines each batch dials
+        # pacing (sim.model.pacing): how many lines each batch dials
         self.mode = scenario.dialer.resolved_mode(self.lines)
         self.pacing = make_pacing(scenario)
         self.dither = [Dithered() for _ in range(reps)]
         self.embargo_after_abandon_s = cad.min_gap_after_abandon_h * 3600.0
         self.count_amd_as_abandon = scenario.dialer.predictive.count_amd_hangups
-        # caller-ID numbers (sim.callerid); None when the scenario does not model them
+        # caller-ID numbers (sim.model.callerid); None when the scenario does not model them
         cid = scenario.caller_id
         self.callerid = None
         self.number_of = None  # the number prospect p's current or last dial showed
