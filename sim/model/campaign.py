@@ -21,9 +21,7 @@ import numpy as np
 import simpy
 
 from sim.model import codes
-from sim.model.callerid import CallerIdPool
 from sim.model.codes import ACTIVE, DAY_S, EXHAUSTED, TIME_CATEGORIES
-from sim.model.pacing import Dithered, make_pacing
 from sim.model.streams import World, spam_label_draws
 from sim.scenario.schema import Scenario
 
@@ -89,14 +87,13 @@ class Campaign:
         self.reps = reps
         self.lines = scenario.team.lines_per_rep
         self.mode = scenario.dialer.resolved_mode(self.lines)
-        self.pacing = make_pacing(scenario)
-        self.dither = [Dithered() for _ in range(reps)]
+        self.pacer = kernel.make_pacer(scenario)
         cid = scenario.caller_id
         self.callerid = None
         self.number_of = _ints(n if cid.enabled else 1)  # the number p's last dial showed
         if cid.enabled:
             n_numbers = cid.numbers_per_pool * (reps if cid.pool == "per_rep" else 1)
-            self.callerid = CallerIdPool(
+            self.callerid = kernel.CallerIdNumbers(
                 cid, reps, self.days,
                 spam_label_draws(world.seed, world.replication, self.days, n_numbers))
         self.screen_by_number = (

@@ -28,13 +28,16 @@ Written for exactness as well as speed:
 """
 
 
+import math
+from array import array
+
 import cython
 import simpy
 
-if cython.compiled:  # C's floor: math.floor would be a Python call returning an int
-    from cython.cimports.libc.math import floor
-else:
-    from math import floor
+if cython.compiled:  # C's floor and exp: math.floor would be a Python call returning an int
+    from cython.cimports.libc.math import NAN, exp, floor, pow, sqrt
+else:  # for a base >= 0, math.pow is C's pow, as Python's ** is
+    from math import exp, floor, pow, sqrt, nan as NAN
 
 from sim.model import codes
 from sim.model.streams import COL
@@ -182,6 +185,327 @@ class _Arrival:
         self.kernel.inbound_arrives(self.p, self.a)
 
 
+# ---------------------------------------------------------------------- pacing
+@cython.ccall
+def expected_abandon_rate(q: cython.double, level: cython.double) -> cython.double:
+    """Abandoned / live answers when ``level`` lines each reach a person with prob ``q``
+    and every person after the first in a batch is abandoned."""
+    if q <= 0 or level <= 1:
+        return 0.0
+    return max(0.0, 1.0 - (1.0 - pow(1.0 - q, level)) / (level * q))  # >= 0 despite rounding
+
+
+@cython.ccall
+def level_for_abandon_rate(q: cython.double, target: cython.double, low: cython.double,
+                           high: cython.double) -> cython.double:
+    """The level in [low, high] whose expected abandon rate is ``target``: 40 steps of
+    bisection, each keeping the half where ``expected_abandon_rate(q, mid) < target``.
+
+    The same result, step for step, as evaluating ``expected_abandon_rate`` at every
+    midpoint, for a fifth of the cost: ``(1 - q)^mid`` is the geometric mean of its
+    values at the two ends (``sqrt`` of their product), an estimate within a few ulps
+    that decides a step only when it clears the target by a margin a thousand times
+    its error bound; otherwise the exact ``pow`` decides, as it always would."""
+    if not (q > 0) or expected_abandon_rate(q, high) <= target:
+        return high
+    if expected_abandon_rate(q, low) >= target:
+        return low
+    base: cython.double = 1.0 - q
+    power_low: cython.double = pow(base, low)
+    power_high: cython.double = pow(base, high)
+    # rate(mid) < target  <=>  1 - power > (1 - target) * mid * q  (mid * q > 0)
+    keep: cython.double = 1.0 - target
+    mid: cython.double
+    mq: cython.double
+    power: cython.double
+    gap: cython.double
+    margin: cython.double
+    below: cython.bint
+    i: cython.int
+    for i in range(40):
+        mid = 0.5 * (low + high)
+        mq = mid * q
+        power = sqrt(power_low * power_high)
+        gap = (1.0 - power) - keep * mq
+        margin = 1e-12 * (1.0 + mq)
+        below = gap > margin
+        if not below and gap >= -margin:  # too close to call on the estimate: the exact rule
+            power = pow(base, mid)
+            below = expected_abandon_rate(q, mid) < target
+        # (conditional moves, not branches: which half is kept is a coin toss)
+        low = mid if below else low
+        power_low = power if below else power_low
+        high = high if below else mid
+        power_high = power_high if below else power
+    return low
+
+
+@cython.final
+@cython.cclass
+class Pacer:
+    """How many lines each batch dials (docs/model.md, "Pacing").
+
+    - power: one line, always; parallel: a fixed level (a fractional level such as
+      2.4 alternates 2 and 3 lines, error diffusion per rep, so the long-run average
+      is exactly 2.4; no random stream is consumed);
+    - predictive (``adapts``): the team's level adapts to hold the abandon rate at the
+      target. Predict: ``q``, the chance a line dialled now reaches a person, is
+      estimated as live answers per line over roughly the last ``answer_window_lines``
+      lines (exponentially weighted, capped at 1); in a batch of ``n`` lines the first
+      person is bridged and any other abandoned, so the expected abandon rate is
+      ``1 - (1 - (1 - q)^n) / (n q)``; the level is the ``n`` that makes it equal the
+      working target. Correct: the working target is the target times ``trim``, and
+      ``trim *= exp(gain * (target - observed) / target)`` per live answer, ``observed``
+      over the last ``window_live_answers`` live answers, bounded to 0.25-4.
+    """
+
+    adapts: cython.bint
+    target: cython.double
+    warmup: cython.Py_ssize_t
+    min_level: cython.double
+    max_level: cython.double
+    gain: cython.double
+    decay: cython.double
+    decay_power: cython.double[::1]  # decay ** k for k = 0 .. max lines (the same pow)
+    lines_weighted: cython.double  # exponentially weighted lines dialled
+    live_weighted: cython.double  # exponentially weighted live answers
+    window: cython.int[::1]  # the last live answers, 1 = abandoned (a ring)
+    window_size: cython.Py_ssize_t
+    window_count: cython.Py_ssize_t
+    window_next: cython.Py_ssize_t
+    abandoned_in_window: cython.Py_ssize_t
+    answers_seen: cython.Py_ssize_t
+    carry: cython.double[::1]  # per rep: the dithering carry
+    level = cython.declare(cython.double, visibility="readonly")
+    trim = cython.declare(cython.double, visibility="readonly")
+
+    def __init__(self, level: float, reps: int, adapts: bool = False,
+                 target_abandon_rate: float = 0.03, window_live_answers: int = 200,
+                 warmup_live_answers: int = 30, min_level: float = 1.0,
+                 max_level: float = 1.0, gain: float = 0.01, answer_window_lines: int = 1000):
+        self.level = level
+        self.adapts = adapts
+        self.target = target_abandon_rate
+        self.warmup = warmup_live_answers
+        self.min_level, self.max_level = min_level, max_level
+        self.gain = gain
+        self.trim = 1.0  # working target = target x trim
+        self.decay = 1.0 - 1.0 / answer_window_lines
+        self.decay_power = array("d", [self.decay ** k for k in range(int(max_level) + 2)])
+        self.lines_weighted = self.live_weighted = 0.0
+        self.window = array("i", [0]) * window_live_answers
+        self.window_size = window_live_answers
+        self.window_count = self.window_next = self.abandoned_in_window = 0
+        self.answers_seen = 0
+        self.carry = array("d", [0.0]) * reps
+
+    @cython.ccall
+    def answer_rate(self) -> cython.double:
+        """Estimated P(a line is answered by a person): a probability, at most 1 (AMD
+        hang-ups count as live answers of lines already discounted)."""
+        if not self.lines_weighted:
+            return NAN
+        return min(1.0, self.live_weighted / self.lines_weighted)
+
+    @cython.ccall
+    def rolling_rate(self) -> cython.double:
+        """Abandoned share of the last ``window_live_answers`` live answers."""
+        if not self.window_count:
+            return NAN
+        return self.abandoned_in_window / cython.cast(cython.double, self.window_count)
+
+    @cython.ccall
+    def lines_for(self, r: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """Rep ``r``'s next batch: the level, dithered to whole lines (at least one)."""
+        self.carry[r] += self.level
+        n: cython.double = floor(self.carry[r] + 1e-12)
+        self.carry[r] -= n
+        return max(1, cython.cast(cython.Py_ssize_t, n))
+
+    @cython.ccall
+    def dialled(self, lines: cython.Py_ssize_t):
+        """A batch of ``lines`` lines was dialled."""
+        if not self.adapts:
+            return
+        weight: cython.double = self.decay_power[lines]  # decay ** lines
+        self.lines_weighted = self.lines_weighted * weight + lines
+        self.live_weighted *= weight
+
+    @cython.ccall
+    def record(self, abandoned: cython.bint):
+        """One live answer: bridged (False) or abandoned (True); trims the working target."""
+        if not self.adapts:
+            return
+        self.live_weighted += 1.0
+        self.answers_seen += 1
+        if self.window_count == self.window_size:
+            self.abandoned_in_window -= self.window[self.window_next]
+        else:
+            self.window_count += 1
+        self.window[self.window_next] = 1 if abandoned else 0
+        self.window_next = (self.window_next + 1) % self.window_size
+        self.abandoned_in_window += 1 if abandoned else 0
+        error: cython.double
+        if self.answers_seen >= self.warmup and self.target > 0:
+            error = (self.target - self.rolling_rate()) / self.target
+            self.trim = min(4.0, max(0.25, self.trim * exp(self.gain * error)))
+
+    @cython.ccall
+    def adjust(self):
+        """Set the level for the next batch; call once per batch."""
+        if not self.adapts or self.answers_seen < self.warmup or not self.lines_weighted:
+            return
+        self.level = level_for_abandon_rate(self.answer_rate(), self.target * self.trim,
+                                            self.min_level, self.max_level)
+
+
+def make_pacer(scenario) -> Pacer:
+    """The pacer a scenario's dialer settings describe."""
+    dialer, reps, lines = scenario.dialer, scenario.team.reps, scenario.team.lines_per_rep
+    mode = dialer.resolved_mode(lines)
+    if mode == "power":
+        return Pacer(1.0, reps)
+    if mode == "parallel":
+        return Pacer(dialer.resolved_level(lines), reps)
+    p = dialer.predictive
+    return Pacer(min(p.initial_level, lines), reps, adapts=True,
+                 target_abandon_rate=p.target_abandon_rate,
+                 window_live_answers=p.window_live_answers,
+                 warmup_live_answers=p.warmup_live_answers, min_level=p.min_level,
+                 max_level=float(lines), gain=p.gain, answer_window_lines=p.answer_window_lines)
+
+
+# ---------------------------------------------------------------------- caller ID
+FIXED = cython.declare(cython.int, 0)
+ROUND_ROBIN = cython.declare(cython.int, 1)
+LEAST_USED = cython.declare(cython.int, 2)
+_ROTATIONS = {"fixed": 0, "round_robin": 1, "least_used": 2}
+
+
+@cython.final
+@cython.cclass
+class CallerIdNumbers:
+    """Caller-ID numbers: which number each dial shows, and when a number gets a spam
+    label (docs/model.md, "Caller-ID numbers and reputation").
+
+    - the team dials from a pool: ``pool = "per_rep"`` gives every rep its own
+      ``numbers_per_pool`` numbers, ``"team"`` one shared pool of ``numbers_per_pool``;
+    - ``rotation``: ``fixed`` (a rep always shows the same number: its first, or in a
+      team pool number ``rep mod pool size``), ``round_robin`` (each dial takes the
+      next number of the pool), ``least_used`` (the pool's number with the fewest
+      dials today; ties to the lowest index);
+    - a dial that ends without a conversation (no answer, voicemail with no message,
+      abandoned, AMD hang-up, bad number, cancelled; a voicemail message left counts
+      too unless ``voicemail_left_is_completed``) is a **short call** for its number;
+    - at the end of each day an unlabelled number with ``S`` short calls that day is
+      labelled "spam likely" with probability ``1 - exp(-hazard_per_short_call x
+      max(0, S - free_short_calls_per_day))``; a label lasts ``label_days`` days
+      (null: for good). A labelled number multiplies pick-up by
+      ``labelled_pickup_mult``; ``local_presence_pickup_mult`` multiplies it on
+      every dial. Label draws come from their own stream, one uniform per (day, number).
+    """
+
+    per_rep: cython.bint
+    pool_size: cython.Py_ssize_t
+    rotation: cython.int
+    cursor: cython.int[::1]  # round robin: per rep, or shared at index 0
+    dials: cython.int[::1]  # today's dials per number
+    short: cython.int[::1]  # today's short calls per number
+    labelled_until_day: cython.longlong[::1]  # labelled while day < this
+    labelled: cython.int[::1]  # 1 while labelled today
+    base_mult: cython.double
+    labelled_mult: cython.double
+    config: object
+    label_draws: object
+    n_numbers = cython.declare(cython.Py_ssize_t, visibility="readonly")
+    today = cython.declare(cython.Py_ssize_t, visibility="readonly")
+    timeline = cython.declare(dict, visibility="readonly")
+    numbers_ever_labelled = cython.declare(set, visibility="readonly")
+
+    def __init__(self, config, reps: int, days: int, label_draws):
+        self.config = config
+        size: cython.Py_ssize_t = config.numbers_per_pool
+        self.per_rep = config.pool == "per_rep"
+        self.n_numbers = size * reps if self.per_rep else size
+        self.pool_size = size
+        self.rotation = _ROTATIONS[config.rotation]
+        self.label_draws = label_draws  # (days, n_numbers) uniforms
+        self.cursor = array("i", [0]) * reps
+        self.dials = array("i", [0]) * self.n_numbers
+        self.short = array("i", [0]) * self.n_numbers
+        self.labelled_until_day = array("q", [-1]) * self.n_numbers
+        self.labelled = array("i", [0]) * self.n_numbers
+        self.timeline = {"day": [], "number": [], "dials": [], "short_calls": [],
+                         "labelled": [], "labelled_today": []}
+        self.today = 0
+        self.base_mult = config.local_presence_pickup_mult
+        self.labelled_mult = config.labelled_pickup_mult * config.local_presence_pickup_mult
+        self.numbers_ever_labelled = set()
+
+    @cython.ccall
+    def number_for(self, rep: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """The number the next dial of ``rep`` shows."""
+        first: cython.Py_ssize_t = rep * self.pool_size if self.per_rep else 0
+        if self.rotation == FIXED:
+            return first if self.per_rep else rep % self.pool_size
+        if self.rotation == ROUND_ROBIN:
+            cursor: cython.Py_ssize_t = rep if self.per_rep else 0
+            i: cython.Py_ssize_t = self.cursor[cursor]
+            self.cursor[cursor] = (i + 1) % self.pool_size
+            return first + i
+        best: cython.Py_ssize_t = first
+        n: cython.Py_ssize_t
+        for n in range(first + 1, first + self.pool_size):
+            if self.dials[n] < self.dials[best]:
+                best = n
+        return best
+
+    @cython.ccall
+    def pickup_mult(self, number: cython.Py_ssize_t) -> cython.double:
+        """Pick-up multiplier of a dial showing ``number`` today."""
+        return self.labelled_mult if self.labelled[number] else self.base_mult
+
+    @cython.ccall
+    def is_labelled(self, number: cython.Py_ssize_t) -> cython.bint:
+        return self.labelled[number] != 0
+
+    @cython.ccall
+    def record(self, number: cython.Py_ssize_t, short: cython.bint):
+        """A dial showing ``number`` ended; ``short``: without a conversation."""
+        self.dials[number] += 1
+        if short:
+            self.short[number] += 1
+
+    def end_of_day(self, day: int) -> None:
+        """Record the day, draw new labels, reset the counts; the next day is ``day + 1``."""
+        cfg = self.config
+        draws = self.label_draws[day]
+        tl = self.timeline
+        for n in range(self.n_numbers):
+            labelled_now = self.today < self.labelled_until_day[n]
+            newly = False
+            if not labelled_now:
+                excess = max(0, self.short[n] - cfg.free_short_calls_per_day)
+                p_label = 1.0 - math.exp(-cfg.hazard_per_short_call * excess)
+                if excess and draws[n] < p_label:
+                    newly = True
+                    self.numbers_ever_labelled.add(n)
+                    self.labelled_until_day[n] = (
+                        10**9 if cfg.label_days is None else day + 1 + cfg.label_days
+                    )
+            tl["day"].append(day)
+            tl["number"].append(n)
+            tl["dials"].append(self.dials[n])
+            tl["short_calls"].append(self.short[n])
+            tl["labelled"].append(labelled_now)
+            tl["labelled_today"].append(newly)
+            self.dials[n] = 0
+            self.short[n] = 0
+        self.today = day + 1
+        for n in range(self.n_numbers):
+            self.labelled[n] = 1 if self.today < self.labelled_until_day[n] else 0
+
+
 @cython.final
 @cython.cclass
 class Kernel:
@@ -197,10 +521,10 @@ class Kernel:
     idle_wake_bound: cython.double  # >= the wake of every idle rep
     return_queues: list
     call_log: object
-    pacing: object
+    pacer: Pacer
     pacing_adapts: cython.bint
-    dither: list
-    callerid: object
+    numbers: CallerIdNumbers  # None unless the scenario models caller-ID numbers
+    cid_on: cython.bint
     screen_by_number: object  # dict (prospect, number) -> multiplier, or None
     voicemail_left_is_completed: cython.bint
     any_rep: cython.bint
@@ -242,6 +566,13 @@ class Kernel:
     power: cython.bint
     rep_state: cython.int[::1]
     ring_end: cython.double[::1]
+    # a batch of lines (parallel and predictive): rep r's slots are r*lines .. +lines-1
+    batch_p: cython.int[::1]
+    batch_a: cython.int[::1]
+    batch_kind: cython.int[::1]
+    batch_order: cython.int[::1]
+    batch_t: cython.double[::1]
+    batch_resolve_s: cython.double[::1]
     # per hour and totals
     counts: cython.longlong[::1]
     time_s: cython.double[::1]
@@ -314,10 +645,10 @@ class Kernel:
         self.idle_wake_bound = -INF
         self.return_queues = c.return_queues
         self.call_log = c.call_log
-        self.pacing = c.pacing
-        self.pacing_adapts = c.mode == "predictive"
-        self.dither = c.dither
-        self.callerid = c.callerid
+        self.pacer = c.pacer
+        self.pacing_adapts = self.pacer.adapts
+        self.numbers = c.callerid
+        self.cid_on = c.callerid is not None
         self.screen_by_number = c.screen_by_number
         self.voicemail_left_is_completed = s.caller_id.voicemail_left_is_completed
         self.any_rep = s.team.inbound_routing == "any_rep"
@@ -340,6 +671,10 @@ class Kernel:
         self.reps, self.lines = c.reps, c.lines
         self.power = c.mode == "power"
         self.rep_state, self.ring_end = c.rep_state, c.ring_end
+        slots = self.reps * self.lines
+        self.batch_p, self.batch_a = array("i", [0]) * slots, array("i", [0]) * slots
+        self.batch_kind, self.batch_order = array("i", [0]) * slots, array("i", [0]) * slots
+        self.batch_t, self.batch_resolve_s = array("d", [0.0]) * slots, array("d", [0.0]) * slots
         self.counts, self.time_s = c.counts, c.time_s
         self.overtime_s = 0.0
         self.dials_by_hour, self.connects_by_hour = c.dials_by_hour, c.connects_by_hour
@@ -666,8 +1001,8 @@ class Kernel:
         self.attempts_today[p] += 1
         self.owner[p] = r
         self.dials_by_hour[_hour_of(now)] += 1
-        if self.callerid is not None:
-            self.number_of[p] = self.callerid.number_for(r)
+        if self.cid_on:
+            self.number_of[p] = self.numbers.number_for(r)
         return a
 
     @cython.cfunc
@@ -679,10 +1014,10 @@ class Kernel:
     def pickup_now(self, p: cython.Py_ssize_t) -> cython.double:
         """P(``p`` picks up this dial | at the phone): its screening history, times the
         caller-ID number's effect (spam label, local presence) when numbers are modelled."""
-        if self.callerid is None:
+        if not self.cid_on:
             return self.pickup[p]
         number: cython.Py_ssize_t = self.number_of[p]
-        pickup: cython.double = self.pickup[p] * self.callerid.pickup_mult(number)
+        pickup: cython.double = self.pickup[p] * self.numbers.pickup_mult(number)
         if self.screen_by_number is not None:
             pickup *= self.screen_by_number.get((p, number), 1.0)
         return pickup
@@ -774,16 +1109,16 @@ class Kernel:
               outcome: cython.int, message: cython.int, t: cython.double) -> cython.int:
         """Counters and the prospect's history after a dial resolved at time ``t``."""
         hour: cython.Py_ssize_t = _hour_of(t)
-        if self.callerid is not None:
+        if self.cid_on:
             completed: cython.bint = outcome == O_CONNECT or outcome == O_GATEKEEPER or (
                 outcome == O_VM_LEFT and self.voicemail_left_is_completed)
-            self.callerid.record(self.number_of[p], not completed)
+            self.numbers.record(self.number_of[p], not completed)
         if outcome == O_CONNECT or outcome == O_GATEKEEPER or outcome == O_ABANDONED:
             self.live_by_hour[hour] += 1
             if self.pacing_adapts:
-                self.pacing.record(outcome == O_ABANDONED)
+                self.pacer.record(outcome == O_ABANDONED)
         elif outcome == O_AMD_HANGUP and self.count_amd_as_abandon and self.pacing_adapts:
-            self.pacing.record(True)
+            self.pacer.record(True)
         if outcome == O_VM_LEFT:
             self.vm_left_by_hour[hour] += 1
             self.vm_encounters[p] += 1
@@ -932,15 +1267,30 @@ class Kernel:
     @cython.cfunc
     def batch_size(self, r: cython.Py_ssize_t, now: cython.double) -> cython.Py_ssize_t:
         """Lines the next batch dials: the pacing level (dithered), at most lines_per_rep."""
-        pacing = self.pacing
-        pacing.adjust()
+        pacer: Pacer = self.pacer
+        pacer.adjust()
         hour: cython.Py_ssize_t = _hour_of(now)
-        level: cython.double = pacing.level
-        self.level_sum_by_hour[hour] += level
+        self.level_sum_by_hour[hour] += pacer.level
         self.batches_by_hour[hour] += 1
-        lines: cython.Py_ssize_t = min(self.lines, self.dither[r].lines(level))
-        pacing.dialled(lines)
+        lines: cython.Py_ssize_t = min(self.lines, pacer.lines_for(r))
+        pacer.dialled(lines)
         return lines
+
+    @cython.cfunc
+    def fill_batch(self, r: cython.Py_ssize_t, now: cython.double) -> cython.Py_ssize_t:
+        """Rep ``r``'s next batch: up to ``batch_size`` prospects due now, into its slots
+        of the batch arrays; returns how many."""
+        size: cython.Py_ssize_t = self.batch_size(r, now)
+        first: cython.Py_ssize_t = r * self.lines
+        count: cython.Py_ssize_t = 0
+        p: cython.Py_ssize_t
+        while count < size:
+            p = self.next_prospect(now)
+            if p < 0:
+                break
+            self.batch_p[first + count] = p
+            count += 1
+        return count
 
     # ------------------------------------------------------------------ call log
     @cython.cfunc
@@ -968,7 +1318,9 @@ class Kernel:
 def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
     """Rep ``r``'s shifts: a simpy process. Inside each shift window the rep takes due
     return calls first, then dials (one line on a power dialer, a paced batch on a
-    parallel or predictive one), and idles when nothing is due."""
+    parallel or predictive one), and idles when nothing is due. Both dials are written
+    out here (not as sub-generators): a generator per dial would cost more than the
+    dial's own rules."""
     env = k.env
     timeout = env.timeout
     queue = k.return_queues[r]
@@ -989,6 +1341,17 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
     wrap_s: cython.double
     dial_s: cython.double
     busy_s: cython.double
+    # a batch of lines: rep r's slots in the kernel's batch arrays start at ``first``
+    first: cython.Py_ssize_t = r * k.lines
+    count: cython.Py_ssize_t
+    line: cython.Py_ssize_t
+    j: cython.Py_ssize_t
+    now: cython.double
+    t_resolve: cython.double
+    rep_s: cython.double
+    busy_until: cython.double
+    dial_mark: cython.double
+    interrupted: cython.bint
     for day in range(k.days):
         for i in range(k.n_windows):
             w_start = day * DAY_S + k.windows[2 * i]
@@ -1008,17 +1371,79 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                         start = env.now
                     continue
                 if not k.power:
-                    batch = []
-                    size = k.batch_size(r, start)
-                    while len(batch) < size:
-                        p = k.next_prospect(start)
-                        if p < 0:
-                            break
-                        batch.append(p)
-                    if batch:
-                        yield from parallel_dial(k, r, batch, w_end)
-                    else:
+                    # a batch of lines at once (parallel, predictive): the first live
+                    # answer is bridged to the rep; a live answer that comes while the rep
+                    # is on a call is abandoned; lines are settled in the order they resolve
+                    count = k.fill_batch(r, start)
+                    if not count:
                         yield from idle(k, r, min(k.next_work_time(), w_end), w_end)
+                        start = env.now
+                        continue
+                    for line in range(count):
+                        p = k.batch_p[first + line]
+                        a = k.start_attempt(r, p, start)
+                        k.batch_a[first + line] = a
+                        pre = k.pre_dial_s(p, a)
+                        k.batch_kind[first + line] = k.plan_line(p, a, start + pre)
+                        k.batch_resolve_s[first + line] = k.resolve_s
+                        t_resolve = start + pre + k.resolve_s
+                        k.batch_t[first + line] = t_resolve
+                        # insertion sort by (time resolved, line)
+                        j = line
+                        while j > 0 and k.batch_t[first + k.batch_order[first + j - 1]] > t_resolve:
+                            k.batch_order[first + j] = k.batch_order[first + j - 1]
+                            j -= 1
+                        k.batch_order[first + j] = line
+                    now = start  # simpy's clock: now + delay after each timeout
+                    busy_until = start  # the rep is on a bridged call until then
+                    dial_mark = start  # start of the rep's current stretch waiting on lines
+                    interrupted = False
+                    for j in range(count):
+                        line = k.batch_order[first + j]
+                        p, a = k.batch_p[first + line], k.batch_a[first + line]
+                        kind, resolve_s = k.batch_kind[first + line], k.batch_resolve_s[first + line]
+                        t_resolve = k.batch_t[first + line]
+                        if t_resolve >= busy_until:
+                            if busy_until > now:  # finish the bridged call first
+                                yield timeout(busy_until - now)
+                                now = now + (busy_until - now)
+                            if t_resolve > now:
+                                # the rep waits on ringing lines: an inbound call may interrupt
+                                k.rep_state[r] = DIALLING
+                                k.ring_end[r] = INF
+                                try:
+                                    yield timeout(t_resolve - now)
+                                except simpy.Interrupt as irq:
+                                    now = env.now
+                                    k.account(T_DIALLING, dial_mark, now - dial_mark, w_end)
+                                    for j in range(j, count):  # the dialer hangs up the rest
+                                        line = k.batch_order[first + j]
+                                        p, a = k.batch_p[first + line], k.batch_a[first + line]
+                                        k.log_dial(r, line, p, a, start, O_CANCELLED, SILENT,
+                                                   now - start, 0.0, 0.0)
+                                        k.apply(r, p, a, O_CANCELLED, SILENT, now)
+                                    yield from take_inbound(k, r, irq.cause, w_end)
+                                    interrupted = True
+                                    break
+                                now = now + (t_resolve - now)
+                            k.account(T_DIALLING, dial_mark, t_resolve - dial_mark, w_end)
+                            dial_mark = t_resolve
+                        # lines resolving while the rep is on a call are settled at their time
+                        outcome = k.rep_handling(p, a, kind, busy_until <= t_resolve)
+                        message, voicemail_s, talk_s, wrap_s = (k.message, k.voicemail_s,
+                                                                k.talk_s, k.wrap_s)
+                        rep_s = voicemail_s + talk_s + wrap_s
+                        if rep_s:
+                            k.rep_state[r] = BUSY
+                            k.account(T_VOICEMAIL, t_resolve, voicemail_s, w_end)
+                            k.account(T_TALKING, t_resolve + voicemail_s, talk_s, w_end)
+                            k.account(T_WRAPUP, t_resolve + voicemail_s + talk_s, wrap_s, w_end)
+                            busy_until = dial_mark = t_resolve + rep_s
+                        k.log_dial(r, line, p, a, start, outcome, message, resolve_s, talk_s, rep_s)
+                        k.apply(r, p, a, outcome, message, t_resolve)
+                    if not interrupted and busy_until > now:
+                        k.rep_state[r] = BUSY
+                        yield timeout(busy_until - now)
                     start = env.now
                     continue
                 # the power dialer: one line, ONE timeout for research, ringing and handling
@@ -1053,73 +1478,6 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                 k.apply(r, p, a, outcome, message, start + dial_s)
                 start += busy_s
     k.rep_state[r] = OFF
-
-
-def parallel_dial(k: Kernel, r: cython.Py_ssize_t, batch: list, w_end: cython.double):
-    """k lines at once: the first live answer is bridged to the rep; a live answer that
-    comes while the rep is on a call is abandoned; each line is settled at its own time."""
-    env = k.env
-    start: cython.double = env.now
-    p: cython.Py_ssize_t
-    a: cython.Py_ssize_t
-    line: cython.Py_ssize_t
-    kind: cython.int
-    outcome: cython.int
-    pre: cython.double
-    resolve_s: cython.double
-    t_resolve: cython.double
-    rep_s: cython.double
-    voicemail_s: cython.double
-    talk_s: cython.double
-    wrap_s: cython.double
-    lines = []
-    for line in range(len(batch)):
-        p = batch[line]
-        a = k.start_attempt(r, p, start)
-        pre = k.pre_dial_s(p, a)
-        kind = k.plan_line(p, a, start + pre)
-        resolve_s = k.resolve_s
-        lines.append((start + pre + resolve_s, line, p, a, kind, resolve_s))
-    lines.sort()
-    busy_until: cython.double = start  # the rep is on a bridged call until then
-    dial_mark: cython.double = start  # start of the rep's current stretch of waiting on lines
-    i: cython.Py_ssize_t
-    for i in range(len(lines)):
-        t_resolve, line, p, a, kind, resolve_s = lines[i]
-        if t_resolve >= busy_until:
-            if busy_until > env.now:  # finish the bridged call first
-                yield env.timeout(busy_until - env.now)
-            if t_resolve > env.now:
-                # the rep waits on ringing lines: an inbound call may interrupt
-                k.rep_state[r] = DIALLING
-                k.ring_end[r] = INF
-                try:
-                    yield env.timeout(t_resolve - env.now)
-                except simpy.Interrupt as irq:
-                    now = env.now
-                    k.account(T_DIALLING, dial_mark, now - dial_mark, w_end)
-                    for _, line2, p2, a2, _, _ in lines[i:]:
-                        k.log_dial(r, line2, p2, a2, start, O_CANCELLED, SILENT, now - start, 0.0, 0.0)
-                        k.apply(r, p2, a2, O_CANCELLED, SILENT, now)
-                    yield from take_inbound(k, r, irq.cause, w_end)
-                    return
-            k.account(T_DIALLING, dial_mark, t_resolve - dial_mark, w_end)
-            dial_mark = t_resolve
-        # lines resolving while the rep is on a call are settled at their own time
-        outcome = k.rep_handling(p, a, kind, busy_until <= t_resolve)
-        message, voicemail_s, talk_s, wrap_s = k.message, k.voicemail_s, k.talk_s, k.wrap_s
-        rep_s = voicemail_s + talk_s + wrap_s
-        if rep_s:
-            k.rep_state[r] = BUSY
-            k.account(T_VOICEMAIL, t_resolve, voicemail_s, w_end)
-            k.account(T_TALKING, t_resolve + voicemail_s, talk_s, w_end)
-            k.account(T_WRAPUP, t_resolve + voicemail_s + talk_s, wrap_s, w_end)
-            busy_until = dial_mark = t_resolve + rep_s
-        k.log_dial(r, line, p, a, start, outcome, message, resolve_s, talk_s, rep_s)
-        k.apply(r, p, a, outcome, message, t_resolve)
-    if busy_until > env.now:
-        k.rep_state[r] = BUSY
-        yield env.timeout(busy_until - env.now)
 
 
 def idle(k: Kernel, r: cython.Py_ssize_t, until: cython.double, w_end: cython.double):
@@ -1169,7 +1527,7 @@ def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.doub
     k.rep_state[r] = BUSY
     k.counts[N_RETURN_CALLS] += 1
     wait_h: cython.double = (start - queued_at) / 3600.0
-    p_answer: cython.double = k.return_call_answer_prob * 0.5 ** (wait_h / k.return_call_half_life_h)
+    p_answer: cython.double = k.return_call_answer_prob * pow(0.5, wait_h / k.return_call_half_life_h)
     setup: cython.double = k.d(p, a, C_SETUP)
     ring_timeout: cython.double = k.ring_timeout_s
     ring: cython.double
