@@ -47,10 +47,17 @@ def _mean(result, metric):
 
 
 def test_predictive_pacing_holds_the_abandon_target(pacing_runs):
+    """A cap is held at or under its target, with confidence: every campaign, and the
+    upper 95% bound of the mean; the controller holds its aim (10% under the cap)."""
     rates = np.array(pacing_runs["predictive"].values("never", "abandon_rate"))
-    # 99.9% t interval over independent replications must contain the 3% target
-    half = stats.t.ppf(0.9995, rates.size - 1) * rates.std(ddof=1) / math.sqrt(rates.size)
-    assert abs(rates.mean() - 0.03) <= half + 1e-12, (rates.mean(), half)
+    se = rates.std(ddof=1) / math.sqrt(rates.size)
+    assert rates.max() <= 0.03
+    assert rates.mean() + stats.t.ppf(0.95, rates.size - 1) * se <= 0.03
+    aim = 0.03 * (1 - 0.1)
+    # 99.9% t interval over independent replications; the controller's own bias (an
+    # answer after the rep's call ended is not abandoned) stays within 3% of the aim
+    half = stats.t.ppf(0.9995, rates.size - 1) * se
+    assert abs(rates.mean() - aim) <= half + 0.03 * aim, (rates.mean(), half)
     assert 1.0 < _mean(pacing_runs["predictive"], "mean_dial_level") < 6.0
 
 

@@ -64,3 +64,94 @@ def test_no_callback_is_taken_outside_a_work_window():
     for row in taken:
         clock = row["time_s"] % DAY_S
         assert any(start <= clock < end for start, end in windows), row
+
+
+def _outcomes_by_prospect(log):
+    seen = {}
+    for row in log.rows:
+        if row["direction"] == "outbound":
+            seen.setdefault(row["prospect"], set()).add(row["outcome"])
+    return seen
+
+
+def test_a_voicemail_box_belongs_to_the_line():
+    """Per line, a prospect whose calls ring out never reaches voicemail on another dial
+    (and the share of lines with a box is p_voicemail_box); per dial, many do both."""
+    common = ("prospects.count=1200", "prospects.segments.0.p_voicemail_box=0.6",
+              "prospects.segments.0.p_pickup=0.05", "cadence.min_gap_h=2",
+              "cadence.max_attempts_per_day=3")
+    per_line = _outcomes_by_prospect(run_campaign(make_scenario(*common), "never", record=True)[2])
+    mixed = [p for p, o in per_line.items() if "no_answer" in o and "voicemail_silent" in o]
+    assert not mixed
+    per_dial = _outcomes_by_prospect(run_campaign(
+        make_scenario(*common, 'prospects.voicemail_box="dial"'), "never", record=True)[2])
+    assert sum("no_answer" in o and "voicemail_silent" in o for o in per_dial.values()) > 100
+    # lines with a box, among prospects whose line answered with either: about 0.6
+    decided = [o for o in per_line.values() if o & {"no_answer", "voicemail_silent"}]
+    share = sum("voicemail_silent" in o for o in decided) / len(decided)
+    assert abs(share - 0.6) < 3.3 * (0.6 * 0.4 / len(decided)) ** 0.5
+
+
+def test_screening_fades_with_its_half_life():
+    """Closed form: a multiplier m set at time s is m ** (0.5 ** ((t - s) / half-life))."""
+    from sim.model import kernel as interpreted
+
+    scenario = make_scenario("screening.half_life_days=2")
+    _, campaign, _ = run_campaign(scenario, "never", kernel=interpreted)
+    k = campaign.kernel
+    assert k.faded(0.25, 0.0, 2 * 86400.0) == 0.5
+    assert k.faded(0.25, 0.0, 4 * 86400.0) == 0.25 ** 0.25
+    assert k.faded(0.25, 86400.0, 86400.0) == 0.25
+
+
+def test_fading_screening_gives_back_connects():
+    """Hard screening (each silent miss halves pick-up): the shorter the memory, the
+    more connects, paired on the same prospects."""
+    base = ("screening.answer_mult_per_silent_miss=0.5", "calendar.days=5",
+            "cadence.min_gap_h=20", "prospects.count=1500")
+    for seed in (1, 2, 3):
+        permanent, *_ = run_campaign(make_scenario(*base), "never", seed=seed)
+        fading, *_ = run_campaign(make_scenario(*base, "screening.half_life_days=1"), "never",
+                                  seed=seed)
+        assert fading["outbound_connects"] > permanent["outbound_connects"]
+
+
+def test_each_kind_of_miss_can_weigh_differently():
+    """If calls that ring out teach nothing, prospects without a box keep answering."""
+    base = ("screening.answer_mult_per_silent_miss=0.4", "prospects.segments.0.p_voicemail_box=0.3",
+            "calendar.days=5", "prospects.count=1500")
+    for seed in (1, 2):
+        every_miss, *_ = run_campaign(make_scenario(*base), "always", seed=seed)
+        not_rang_out, *_ = run_campaign(
+            make_scenario(*base, "screening.answer_mult_by_miss.rang_out=1.0"), "always", seed=seed)
+        assert not_rang_out["outbound_connects"] > every_miss["outbound_connects"]
+
+
+def test_an_unheard_message_can_still_show_a_missed_call():
+    """Nobody listens: with a badge effect below 1, always-message loses connects; at 1
+    (the default) the unheard message changes nothing."""
+    base = ("callbacks.p_listen=0.0", "calendar.days=5", "prospects.count=1500",
+            "screening.answer_mult_per_silent_miss=0.7")
+    neutral, *_ = run_campaign(make_scenario(*base), "always", seed=3)
+    badge, *_ = run_campaign(make_scenario(*base, "screening.answer_mult_per_unheard_message=0.5"),
+                             "always", seed=3)
+    assert badge["outbound_connects"] < neutral["outbound_connects"]
+
+
+def test_a_callback_on_hold_waits_for_a_free_rep():
+    """Callers who wait two minutes for their rep reach one more often; every callback
+    is still either answered (at once or after waiting) or missed."""
+    base = _BUSY_CALLBACKS
+    at_once, *_ = run_campaign(make_scenario(*base), "always", seed=2)
+    held, *_ = run_campaign(make_scenario(*base, "callbacks.hold_s=120"), "always", seed=2)
+    assert at_once["callbacks_held"] == 0 and held["callbacks_held"] > 20
+    assert held["callbacks_missed"] < at_once["callbacks_missed"]
+    for m in (at_once, held):
+        assert m["callbacks_received"] == m["inbound_connects"] + m["callbacks_missed"]
+
+
+def test_callbacks_after_the_last_day_are_counted_apart():
+    late, *_ = run_campaign(make_scenario(*_BUSY_CALLBACKS, "callbacks.delay_h=40"), "always")
+    soon, *_ = run_campaign(make_scenario(*_BUSY_CALLBACKS, "callbacks.delay_h=0.2"), "always")
+    assert late["callbacks_after_campaign"] > 50
+    assert soon["callbacks_after_campaign"] < late["callbacks_after_campaign"] / 10

@@ -72,6 +72,7 @@ class Campaign:
         self.right_party = _read_only(world.p_right_party)
         self.propensity = _read_only(world.callback_propensity)
         self.offset = _read_only(world.utc_offset_s)
+        self.voicemail_line = _read_only(world.voicemail_line)
 
         pros = scenario.prospects
         self.hourly = array("d", [float(v) for v in pros.hourly_availability])

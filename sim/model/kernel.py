@@ -93,6 +93,8 @@ N_CB_MESSAGES = cython.declare(cython.int, codes.N_CB_MESSAGES)
 N_RETURN_CALLS = cython.declare(cython.int, codes.N_RETURN_CALLS)
 N_RETURN_CONNECTS = cython.declare(cython.int, codes.N_RETURN_CONNECTS)
 N_OPT_OUTS = cython.declare(cython.int, codes.N_OPT_OUTS)
+N_CB_HELD = cython.declare(cython.int, codes.N_CB_HELD)
+N_CB_AFTER = cython.declare(cython.int, codes.N_CB_AFTER)
 OUTCOME_NAMES = codes.OUTCOME_NAMES
 
 N_PURPOSES = cython.declare(cython.Py_ssize_t, _N_PURPOSES)
@@ -171,6 +173,18 @@ class Inbound:
 
 
 RESCAN = "rescan"  # interrupt cause: an idle rep should look at the list again
+
+
+class _HoldEnds:
+    """A simpy event callback: a caller on hold gives up (if no rep took the call)."""
+
+    __slots__ = ("kernel", "held")
+
+    def __init__(self, kernel, held):
+        self.kernel, self.held = kernel, held
+
+    def __call__(self, event):
+        self.kernel.hold_ended(self.held, event.env.now)
 
 
 class _Arrival:
@@ -369,7 +383,7 @@ def make_pacer(scenario) -> Pacer:
         return Pacer(dialer.resolved_level(lines), reps)
     p = dialer.predictive
     return Pacer(min(p.initial_level, lines), reps, adapts=True,
-                 target_abandon_rate=p.target_abandon_rate,
+                 target_abandon_rate=p.target_abandon_rate * (1.0 - p.margin),
                  window_live_answers=p.window_live_answers,
                  warmup_live_answers=p.warmup_live_answers, min_level=p.min_level,
                  max_level=float(lines), gain=p.gain, answer_window_lines=p.answer_window_lines)
@@ -546,6 +560,8 @@ class Kernel:
     right_party: cython.const[cython.double][::1]
     propensity: cython.const[cython.double][::1]
     offset: cython.const[cython.double][::1]
+    voicemail_line: cython.const[cython.double][::1]
+    vm_box_per_line: cython.bint
     # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
     draws: cython.float[::1]
     drawn: cython.Py_ssize_t
@@ -625,7 +641,16 @@ class Kernel:
     return_call_answer_prob: cython.double
     return_call_half_life_h: cython.double
     silent_miss_mult: cython.double
+    miss_mult: cython.double[::1]  # by outcome code: a silent miss of that kind
+    unheard_mult: cython.double
     heard_mult: cython.double
+    fading: cython.bint  # screening fades with a half-life (else it is permanent)
+    half_life_s: cython.double
+    screen_mult: cython.double[::1]  # fading: each prospect's multiplier, as set at screen_t
+    screen_t: cython.double[::1]
+    # callbacks waiting for a free rep: (deadline, prospect, attempt)
+    hold_s: cython.double
+    on_hold: list
     p_opt_out_connect: cython.double
     p_opt_out_heard: cython.double
     opt_out_growth: cython.double
@@ -662,6 +687,8 @@ class Kernel:
         self.number_of = c.number_of
         self.pickup, self.reach, self.vm_box = c.pickup, c.reach, c.vm_box
         self.right_party, self.propensity, self.offset = c.right_party, c.propensity, c.offset
+        self.voicemail_line = c.voicemail_line
+        self.vm_box_per_line = s.prospects.voicemail_box == "line"
         self.n_att = s.cadence.max_attempts
         self.drawn = 0
         self._refresh_draws()
@@ -715,8 +742,24 @@ class Kernel:
         self.p_message_on_missed_callback = cb.p_message_on_missed_callback
         self.return_call_answer_prob = cb.return_call_answer_prob
         self.return_call_half_life_h = cb.return_call_half_life_h
-        self.silent_miss_mult = s.screening.answer_mult_per_silent_miss
-        self.heard_mult = s.screening.answer_mult_per_voicemail
+        screening = s.screening
+        self.silent_miss_mult = screening.answer_mult_per_silent_miss
+        by_kind = screening.answer_mult_by_miss
+        self.miss_mult = array("d", [self.silent_miss_mult]) * len(OUTCOME_NAMES)
+        for outcome, kind in ((O_NO_ANSWER, by_kind.rang_out),
+                              (O_VM_SILENT, by_kind.voicemail_no_message),
+                              (O_CANCELLED, by_kind.cancelled), (O_ABANDONED, by_kind.abandoned),
+                              (O_AMD_HANGUP, by_kind.amd_hangup)):
+            if kind is not None:
+                self.miss_mult[outcome] = kind
+        self.unheard_mult = screening.answer_mult_per_unheard_message
+        self.heard_mult = screening.answer_mult_per_voicemail
+        self.fading = screening.half_life_days is not None
+        self.half_life_s = screening.half_life_days * DAY_S if self.fading else INF
+        self.screen_mult = array("d", [1.0]) * (self.n if self.fading else 1)
+        self.screen_t = array("d", [0.0]) * (self.n if self.fading else 1)
+        self.hold_s = cb.hold_s
+        self.on_hold = []
         self.p_opt_out_connect = s.opt_out.p_per_connect
         self.p_opt_out_heard = s.opt_out.p_per_heard_voicemail
         self.opt_out_growth = s.opt_out.growth_per_touch
@@ -1091,26 +1134,50 @@ class Kernel:
         return self.d(p, a, C_RESEARCH) + self.d(p, a, C_SETUP)
 
     @cython.cfunc
-    def pickup_now(self, p: cython.Py_ssize_t) -> cython.double:
-        """P(``p`` picks up this dial | at the phone): its screening history, times the
-        caller-ID number's effect (spam label, local presence) when numbers are modelled."""
+    def faded(self, mult: cython.double, since: cython.double, t: cython.double) -> cython.double:
+        """A screening multiplier set at ``since``, at time ``t``: its effect (its log)
+        halves every half-life, back toward 1 (the prospect's base pick-up)."""
+        if mult == 1.0:
+            return 1.0
+        return pow(mult, pow(0.5, (t - since) / self.half_life_s))
+
+    @cython.cfunc
+    def pickup_now(self, p: cython.Py_ssize_t, t: cython.double) -> cython.double:
+        """P(``p`` picks up a dial at ``t`` | at the phone): its screening history (faded
+        by now, when screening fades), times the caller-ID number's effect (spam label,
+        local presence) when numbers are modelled."""
+        pickup: cython.double = self.pickup[p]
+        if self.fading and self.screen_by_number is None:
+            pickup *= self.faded(self.screen_mult[p], self.screen_t[p], t)
         if not self.cid_on:
-            return self.pickup[p]
+            return pickup
         number: cython.Py_ssize_t = self.number_of[p]
-        pickup: cython.double = self.pickup[p] * self.numbers.pickup_mult(number)
+        pickup *= self.numbers.pickup_mult(number)
         if self.screen_by_number is not None:
-            pickup *= self.screen_by_number.get((p, number), 1.0)
+            entry = self.screen_by_number.get((p, number))
+            if entry is not None:
+                pickup *= self.faded(entry[0], entry[1], t) if self.fading else entry
         return pickup
 
     @cython.cfunc
     @cython.exceptval(-1)
-    def screen(self, p: cython.Py_ssize_t, mult: cython.double) -> cython.int:
-        """Apply a screening multiplier: to the prospect, or to the number it saw."""
+    def screen(self, p: cython.Py_ssize_t, mult: cython.double, t: cython.double) -> cython.int:
+        """Apply a screening multiplier at ``t``: to the prospect, or to the number it saw."""
+        if mult == 1.0:
+            return 0
         if self.screen_by_number is None:
-            self.pickup[p] *= mult
+            if not self.fading:
+                self.pickup[p] *= mult
+            else:
+                self.screen_mult[p] = self.faded(self.screen_mult[p], self.screen_t[p], t) * mult
+                self.screen_t[p] = t
         else:
             key = (p, self.number_of[p])
-            self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
+            if not self.fading:
+                self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
+            else:
+                before = self.screen_by_number.get(key, (1.0, t))
+                self.screen_by_number[key] = (self.faded(before[0], before[1], t) * mult, t)
         return 0
 
     @cython.cfunc
@@ -1122,7 +1189,7 @@ class Kernel:
             return L_BAD
         ring: cython.double = self.d(p, a, C_RING)
         available: cython.double = self.reach[p] * self.hour_mult(p, t_ring)
-        if (self.d(p, a, C_AVAILABLE) < available and self.d(p, a, C_PICKUP) < self.pickup_now(p)
+        if (self.d(p, a, C_AVAILABLE) < available and self.d(p, a, C_PICKUP) < self.pickup_now(p, t_ring)
                 and ring < self.ring_timeout_s):
             if self.amd_on:
                 self.resolve_s = ring + self.amd_delay_s
@@ -1131,7 +1198,8 @@ class Kernel:
                 return L_HUMAN
             self.resolve_s = ring
             return L_HUMAN
-        if self.d(p, a, C_VMBOX) < self.vm_box[p]:
+        # a voicemail box: the line's (drawn once per prospect) or, per dial, a fresh draw
+        if (self.voicemail_line[p] if self.vm_box_per_line else self.d(p, a, C_VMBOX)) < self.vm_box[p]:
             if self.amd_on:
                 self.resolve_s = self.ring_timeout_s + self.amd_delay_s
                 if self.d(p, a, C_AMD) < self.amd_false_human:
@@ -1203,6 +1271,8 @@ class Kernel:
             self.vm_encounters[p] += 1
             if self.d(p, a, C_LISTEN) < self.p_listen:
                 self.heard_message(p, a, message, t)
+            else:  # a missed call with a voicemail badge
+                self.screen(p, self.unheard_mult, t)
         elif outcome == O_CONNECT:
             self.counts[N_CONNECTS] += 1
             self.connects_by_hour[hour] += 1
@@ -1231,7 +1301,7 @@ class Kernel:
                 self.amd_hangups_by_hour[hour] += 1
             else:
                 self.counts[N_CANCELLED] += 1
-            self.silent_miss(p, a, t)
+            self.silent_miss(p, a, outcome, t)
             if (outcome == O_ABANDONED or outcome == O_AMD_HANGUP) and self.embargo_after_abandon_s:
                 self.requeue(p, t, self.embargo_after_abandon_s)
                 return 0
@@ -1240,9 +1310,11 @@ class Kernel:
 
     @cython.cfunc
     @cython.exceptval(-1)
-    def silent_miss(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, t: cython.double) -> cython.int:
-        """A missed call with no message: screening tightens, maybe 'who called me?'."""
-        self.screen(p, self.silent_miss_mult)
+    def silent_miss(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, outcome: cython.int,
+                    t: cython.double) -> cython.int:
+        """A missed call with no message: screening tightens (by the kind of miss), maybe
+        a 'who called me?' callback."""
+        self.screen(p, self.miss_mult[outcome], t)
         if self.d(p, a, C_CALLBACK) < self.p_callback_missed_call * self.propensity[p]:
             self.schedule_callback(p, a, self.d(p, a, C_CB_DELAY), t)
         return 0
@@ -1254,7 +1326,7 @@ class Kernel:
         """A message heard: screening changes, opt-out risk, and a callback that fades
         with each earlier hearing of the same message."""
         self.counts[N_HEARD] += 1
-        self.screen(p, self.heard_mult)
+        self.screen(p, self.heard_mult, t)
         risk: cython.double = self.opt_out_risk(p, self.p_opt_out_heard)
         self.touches[p] += 1
         if self.d(p, a, C_OPT) < risk:
@@ -1305,7 +1377,8 @@ class Kernel:
             if self.hourly[_hour_of(_mod(when + offset, DAY_S))] > 0:
                 break
             when = (floor((when + offset) / 3600.0) + 1) * 3600.0 - offset
-        if when >= self.end_s:
+        if when >= self.end_s:  # after the last day: counted apart, not simulated
+            self.counts[N_CB_AFTER] += 1
             return 0
         now: cython.double = self.env.now
         event = self.env.timeout(max(when - now, 0.0))
@@ -1338,11 +1411,47 @@ class Kernel:
                 self.idle_wake.pop(r, None)
                 self.procs[r].interrupt(Inbound(p, a))
                 return
+        if self.hold_s > 0:  # the caller waits for a free rep (rep_shifts takes it)
+            held = [p, a, True]
+            self.on_hold.append(held)
+            self.env.timeout(self.hold_s).callbacks.append(_HoldEnds(self, held))
+            return
+        self.callback_missed(p, a, now)
+
+    @cython.ccall
+    def callback_missed(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, now: cython.double):
+        """No rep took the callback: the prospect may leave a message, which queues a
+        return call for its rep (the team's queue with any-rep routing)."""
+        owner: cython.Py_ssize_t = self.owner[p]
         self.counts[N_CB_MISSED] += 1
         self.log_other(owner, p, a, now, "inbound", "inbound_missed", 0.0, 0.0)
         if self.d(p, a, C_CB_MSG) < self.p_message_on_missed_callback:
             self.counts[N_CB_MESSAGES] += 1
             self.return_queues[owner].append((now, p, a))
+
+    @cython.ccall
+    def hold_ended(self, held: list, now: cython.double):
+        """A caller's hold time is up: missed, unless a rep took the call meanwhile."""
+        if held[2]:
+            held[2] = False
+            self.on_hold.remove(held)
+            self.callback_missed(held[0], held[1], now)
+
+    @cython.cfunc
+    def take_held(self, r: cython.Py_ssize_t) -> object:
+        """A callback on hold that rep ``r`` (now free, inside its window) may take: its
+        own, or anyone's with any-rep routing; the longest waiting first. None if none."""
+        i: cython.Py_ssize_t
+        p: cython.Py_ssize_t
+        for i in range(len(self.on_hold)):
+            held = self.on_hold[i]
+            p = held[0]
+            if self.any_rep or self.owner[p] == r:
+                del self.on_hold[i]
+                held[2] = False
+                self.counts[N_CB_HELD] += 1
+                return Inbound(p, held[1])
+        return None
 
     # ------------------------------------------------------------------ pacing
     @cython.cfunc
@@ -1445,6 +1554,12 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
             # dial it is start + busy_s (exactly the time simpy resumes at)
             start = env.now
             while start < w_end:
+                if k.on_hold:  # a caller waiting for a free rep comes first
+                    call = k.take_held(r)
+                    if call is not None:
+                        yield from take_inbound(k, r, call, w_end)
+                        start = env.now
+                        continue
                 if queue:
                     item = k.take_return_call(queue, start)
                     if item is not None:

@@ -71,7 +71,7 @@ class World:
     made as far as the furthest prospect any strategy has dialled.
     Per-prospect attributes: ``segment``, ``bad_number``, ``reachability``,
     ``p_pickup``, ``p_voicemail_box``, ``p_right_party``, ``callback_propensity``,
-    ``utc_offset_s``.
+    ``utc_offset_s``, ``voicemail_line`` (the draw deciding whether its line has a box).
     """
 
     seed: int
@@ -85,6 +85,7 @@ class World:
     p_right_party: np.ndarray
     callback_propensity: np.ndarray
     utc_offset_s: np.ndarray
+    voicemail_line: np.ndarray  # uniform per prospect: its line has a box if below p_voicemail_box
 
 
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
@@ -139,6 +140,7 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         p_right_party=per_segment("p_right_party"),
         callback_propensity=propensity,
         utc_offset_s=_time_zone_offsets_s(scenario, seed, replication, n),
+        voicemail_line=named_rng(seed, replication, "voicemail_box_line").random(n),
     )
 
 

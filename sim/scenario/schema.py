@@ -134,8 +134,13 @@ class Predictive(Strict):
     """Predictive pacing: the dial level adapts to hold the abandon rate at a target."""
 
     target_abandon_rate: Probability = Field(
-        0.03, description="abandoned / live answers to hold (US and UK rules: at most 3%)"
+        0.03, description="abandoned / live answers to hold at or under (US and UK rules: "
+        "at most 3%)"
     )
+    margin: float = Field(
+        0.1, ge=0, lt=1,
+        description="aim this share below the target (0.1: 2.7% for a 3% cap), so the "
+        "campaign's rate stays at or under the target with confidence, not on average")
     window_live_answers: int = Field(200, ge=10, le=100_000, description="rolling window")
     warmup_live_answers: int = Field(30, ge=1, le=100_000, description="answers before adapting")
     initial_level: float = Field(1.5, ge=1, le=20, description="lines per batch at the start")
@@ -216,6 +221,20 @@ class Voicemail(Strict):
     beep_wait_s: NonNegativeSeconds = Field(15.0, description="live mode only")
 
 
+class MissMultipliers(Strict):
+    """Pick-up multiplier per kind of silent missed call; null = answer_mult_per_silent_miss."""
+
+    rang_out: float | None = Field(None, gt=0, le=10, description="rang out, no voicemail box")
+    voicemail_no_message: float | None = Field(
+        None, gt=0, le=10, description="reached voicemail, hung up with no message")
+    cancelled: float | None = Field(
+        None, gt=0, le=10, description="hung up while ringing (an inbound call took the rep)")
+    abandoned: float | None = Field(
+        None, gt=0, le=10, description="picked up to silence: no rep free (parallel dialer)")
+    amd_hangup: float | None = Field(
+        None, gt=0, le=10, description="picked up, and AMD took the person for a machine")
+
+
 class Screening(Strict):
     """Caller-ID screening: each prospect's pick-up probability remembers its history."""
 
@@ -230,6 +249,17 @@ class Screening(Strict):
         description="company: the prospect screens the company whatever number shows; "
         "number: it learns to ignore a caller-ID number, and a new number starts fresh",
     )
+    answer_mult_by_miss: MissMultipliers = Field(
+        default_factory=MissMultipliers,
+        description="a different multiplier for some kinds of silent miss (null: the one above)")
+    answer_mult_per_unheard_message: float = Field(
+        1.0, gt=0, le=10,
+        description="pick-up multiplier per message left but never heard: a missed call with "
+        "a voicemail badge (1 = no effect)")
+    half_life_days: float | None = Field(
+        None, gt=0, le=3650,
+        description="screening fades: the effect of misses and messages halves every this "
+        "many days (null = permanent)")
 
 
 class CallerId(Strict):
@@ -277,6 +307,9 @@ class Callbacks(Strict):
     return_call_half_life_h: PositiveSeconds = Field(
         8.0, description="hours for the return call's answer probability to halve"
     )
+    hold_s: NonNegativeSeconds = Field(
+        0.0, description="a callback that finds no free rep waits this long for one "
+        "(0 = missed at once)")
 
 
 class Cadence(Strict):
@@ -341,6 +374,10 @@ class Prospects(Strict):
         max_length=24,
         description="multiplier on reachability by the prospect's local hour 0..23",
     )
+    voicemail_box: Literal["line", "dial"] = Field(
+        "line",
+        description="line: a prospect's line has a voicemail box or not, drawn once "
+        "(p_voicemail_box); dial: a fresh draw on every dial")
     calling_window_start: Clock = Field("08:00", description="prospect's local time")
     calling_window_end: Clock = "21:00"
 
