@@ -86,9 +86,15 @@ def run(
     target = out_dir or default_out_dir(sc)
     n_workers = min(workers, reps) if workers and precision is None else workers
 
+    def replaced(path: Path) -> None:
+        if not quiet:
+            err.print(f"replaced the earlier run in {path}", highlight=False, markup=False,
+                      soft_wrap=True)
+
     run_options = dict(out_dir=target, seed=base_seed, replications=reps, strategies=names,
                        workers=n_workers, calls=calls, source=str(scenario), baseline=baseline,
-                       precision=precision, max_replications=max_replications)
+                       precision=precision, max_replications=max_replications,
+                       on_replace=replaced)
     if not quiet and not as_json:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -242,9 +248,15 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ):
     """Write a commented starter scenario that runs as it is."""
-    from sim.scenario.templates import write_starter
+    from sim.scenario.templates import check_starter_path, starter_text
+    from sim.store.atomic import write_text_atomic
 
-    write_starter(path, force=force)
+    check_starter_path(path, force=force)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create {path.parent}: {exc.strerror or exc}") from None
+    write_text_atomic(starter_text(), path)
     err.print(f"wrote {path}; try: dialsim run {path}", highlight=False)
 
 

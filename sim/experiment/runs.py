@@ -57,17 +57,22 @@ def execute_run(
     precision: float | None = None,
     max_replications: int | None = None,
     on_plan: Callable[[int], None] | None = None,
+    on_replace: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Run the experiment and write its results folder atomically. Returns the results.
 
     With ``precision`` (see :mod:`sim.experiment.precision`), ``replications`` is the first
     round and rounds are added until the headline is that precise or
     ``max_replications`` is reached; ``result.precision`` says how it ended.
+
+    ``out_dir`` must be new, empty or an earlier dialsim run (checked before anything
+    runs; anything else is a UserError); ``on_replace(out_dir)`` is called when an
+    earlier run was replaced.
     """
     baseline = resolve_baseline(strategies, baseline, scenario.experiment.baseline)
     select_engine()  # a bad DIALSIM_ENGINE fails here, before anything is written
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    with staged_directory(Path(out_dir)) as stage:
+    with staged_directory(Path(out_dir), on_replace=on_replace) as stage:
         parts_dir = None
         if calls:
             parts_dir = stage / "_calls_parts"

@@ -28,7 +28,7 @@ import hashlib
 import itertools
 import json
 import math
-import shutil
+import re
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -51,9 +51,12 @@ from sim.analysis.metrics import SUMMARY_SCHEMA
 from sim.store.results import (
     MANIFEST,
     RESULTS_SCHEMA_VERSION,
+    check_out_location,
     command_line,
     environment_versions,
+    os_error_message,
     read_manifest,
+    remove_stale_temporaries,
     write_json_atomic,
     write_parquet_atomic,
 )
@@ -66,6 +69,13 @@ DATA_DIR = "data"
 POINTS_FILE = "points.parquet"
 SUMMARY_FILE = "sweep_summary.parquet"
 LOCK_FILE = ".lock"
+PLOTS_DIR = "plots"
+# sim.present.sweep_plots names its charts PREFIX_<key...>.png in PLOTS_DIR; --restart
+# removes exactly those (and the point files), never anything else a user put there.
+SWEEP_CHART_PREFIXES = {"lines": "sweep_lines", "margin": "sweep_margin",
+                        "marginal": "sweep_marginal"}
+_SWEEP_CHART = re.compile(r"^(sweep_lines|sweep_margin|sweep_marginal)_[A-Za-z0-9_.-]+\.png$")
+_POINT_FILE = re.compile(r"^point-\d{6}\.parquet$")
 HASH_KEY = b"dialsim.point_hash"
 HEADLINE = "connects_per_rep_hour"
 POINT_ID = pa.field("point_id", pa.int32(), metadata={"description": "the point, 0..N-1 in design order"})
@@ -583,8 +593,8 @@ def run_sweep(sweep: Sweep, out_dir: Path, executor: Executor, *, restart: bool 
         if check_out_dir(out_dir, sweep, restart) == "restart":
             _clear(out_dir)
         (out_dir / DATA_DIR).mkdir(exist_ok=True)
-        for stale in (out_dir / DATA_DIR).glob(".point-*.tmp"):  # left by a killed run
-            stale.unlink(missing_ok=True)
+        remove_stale_temporaries(out_dir / DATA_DIR)  # left by a killed run
+        remove_stale_temporaries(out_dir)
         done = {p.point_id for p in sweep.valid_points if _finished(out_dir, p)}
         manifest = _manifest(sweep, executor, executor_label)
         write_json_atomic(manifest, out_dir / MANIFEST)
@@ -674,20 +684,30 @@ def _finished(out_dir: Path, point: Point) -> bool:
 
 def check_out_dir(out_dir: Path, sweep: Sweep, restart: bool) -> str:
     """"new", "resume" or "restart"; a folder we must not touch is a UserError."""
-    if out_dir.exists() and not out_dir.is_dir():
+    check_out_location(out_dir)
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise UserError(f"--out {out_dir}: exists and is not a folder")
     if not out_dir.exists():
         return "new"
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists():
-        if any(p.name != LOCK_FILE for p in out_dir.iterdir()):
+        try:
+            entries = [p for p in out_dir.iterdir() if p.name != LOCK_FILE]
+        except OSError as exc:
+            raise UserError(os_error_message(out_dir, exc, "cannot read")) from None
+        if entries:
             raise UserError(f"--out {out_dir}: not empty and not a sweep results folder; "
                             "choose another --out")
         return "new"
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(os_error_message(manifest_path, exc, "cannot read")) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UserError(f"{manifest_path}: unreadable manifest: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{manifest_path}: not a dialsim manifest (a JSON "
+                        f"{type(manifest).__name__}); choose another --out")
     if manifest.get("kind") != "sweep":
         raise UserError(f"--out {out_dir}: holds a dialsim {manifest.get('kind', 'run')}, "
                         "not a sweep; choose another --out")
@@ -704,11 +724,24 @@ def check_out_dir(out_dir: Path, sweep: Sweep, restart: bool) -> str:
 
 
 def _clear(out_dir: Path) -> None:
-    """Remove a sweep's own files (only called on a folder whose manifest says sweep)."""
+    """Remove what a sweep wrote (only called on a folder whose manifest says sweep).
+
+    The manifest, points and summary tables, ``data/point-NNNNNN.parquet`` and the
+    sweep's charts in ``plots/``; a folder left empty goes too. Anything else (a
+    user's notes in ``plots/``, files beside the results) stays where it is.
+    """
     for name in (MANIFEST, POINTS_FILE, SUMMARY_FILE):
         (out_dir / name).unlink(missing_ok=True)
-    for folder in (DATA_DIR, "plots"):
-        shutil.rmtree(out_dir / folder, ignore_errors=True)
+    for folder, pattern in ((DATA_DIR, _POINT_FILE), (PLOTS_DIR, _SWEEP_CHART)):
+        path = out_dir / folder
+        if not path.is_dir() or path.is_symlink():
+            continue
+        for entry in path.iterdir():
+            if pattern.match(entry.name) and entry.is_file() and not entry.is_symlink():
+                entry.unlink()
+        remove_stale_temporaries(path)
+        if not any(path.iterdir()):
+            path.rmdir()
 
 
 @contextmanager

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from pydantic import ValidationError
 
 from sim.analysis.compare import HEADLINE, resolve_baseline, values_by_strategy
 from sim.errors import UserError
+from sim.store.atomic import write_bytes_atomic
 from sim.store.results import MANIFEST, read_manifest
 from sim.scenario.schema import Scenario
 from sim.analysis.stats import paired_difference, t_interval
@@ -125,17 +124,6 @@ def _read_table(run_dir: Path, name: str) -> pa.Table:
         raise UserError(f"{path}: unreadable ({exc}); re-run the scenario") from None
 
 
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` via a temporary name and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def plot_results(run_dir: Path, baseline: str | None = None) -> list[Path]:
     """Charts for a run folder, or for a sweep folder (by sim.present.sweep_plots)."""
     manifest = read_manifest(Path(run_dir))
@@ -177,8 +165,9 @@ def render_charts(data: RunData, names: tuple[str, ...] | None = None) -> dict[s
     }
     colours = _colours(data.strategies)
     charts = {}
+    # text.parse_math off: names from the scenario ("$5k deals") are drawn as plain text
     with rc_context({"font.size": 11, "axes.titlesize": 13, "axes.spines.top": False,
-                     "axes.spines.right": False}):
+                     "axes.spines.right": False, "text.parse_math": False}):
         for name in (n for n in available if n in names):
             fig = Figure(figsize=(10, 5.6), dpi=100, layout="constrained")
             FigureCanvasAgg(fig)

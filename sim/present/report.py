@@ -18,7 +18,8 @@ from sim import __version__
 from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
 from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
 from sim.analysis.metrics import METRIC_NAMES
-from sim.present.plots import RunData, load_run, render_charts, write_bytes_atomic
+from sim.present.plots import RunData, load_run, render_charts
+from sim.store.atomic import write_bytes_atomic
 from sim.scenario.schema import Scenario, StrategySpec
 
 REPORT_FILE = "report.html"
