@@ -58,25 +58,29 @@ SetOption = Annotated[
 @user_errors
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    replications: Annotated[Optional[int], typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's experiment.replications).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Base seed (default: the scenario's experiment.seed).")] = None,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", help="Replications (default: the scenario's experiment.replications).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Base seed (default: the scenario's experiment.seed).")] = None,
     strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", help="Run only this strategy (repeatable).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<scenario name>).")] = None,
     overrides: SetOption = None,
     calls: Annotated[bool, typer.Option("--calls", help="Also write calls.parquet, one row per dial (streamed).")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
-    max_replications: Annotated[Optional[int], typer.Option("--max-replications", min=2, metavar="N", help="Cap for --precision (default 200).")] = None,
+    max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
 ):
     """Simulate every strategy of SCENARIO over N replications and write results."""
     from sim.analysis.compare import resolve_baseline
+    from sim.experiment.preflight import check_counts
     from sim.experiment.replications import select_strategies
     from sim.experiment.runs import default_out_dir, execute_run
     from sim.scenario.schema import load_scenario
 
+    check_counts(replications, workers, max_replications)
+    if seed is not None and not 0 <= seed <= 2**63 - 1:
+        raise UserError(f"--seed {seed}: must be from 0 to 2**63 - 1")
     sc = load_scenario(scenario, overrides or ())
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
@@ -84,7 +88,7 @@ def run(
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
     target = out_dir or default_out_dir(sc)
-    n_workers = min(workers, reps) if workers and precision is None else workers
+    n_workers = workers  # execute_run caps it at the replications it may run
 
     def replaced(path: Path) -> None:
         if not quiet:
@@ -288,7 +292,7 @@ def report(results_dir: ResultsDir, baseline: BaselineOption = None):
 @user_errors
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md).")],
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<sweep name>).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard this folder's earlier sweep results and start over.")] = False,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sim.analysis.compare import COMPARISON_FILE, comparison_table, resolve_baseline
 from sim.experiment.engine import select as select_engine
-from sim.experiment.executors import local_executor
+from sim.experiment.executors import default_workers, local_executor
+from sim.experiment.preflight import check_memory, memory_estimate
 from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
 from sim.analysis.metrics import CALLS_SCHEMA
 from sim.store.results import (
@@ -71,6 +72,13 @@ def execute_run(
     """
     baseline = resolve_baseline(strategies, baseline, scenario.experiment.baseline)
     select_engine()  # a bad DIALSIM_ENGINE fails here, before anything is written
+    from sim.experiment.precision import DEFAULT_MAX_REPLICATIONS
+
+    planned = replications if precision is None else max(
+        replications, max_replications or DEFAULT_MAX_REPLICATIONS)
+    workers = min(default_workers() if workers is None else workers, planned)
+    check_memory(memory_estimate(scenario, replications=planned, strategies=len(strategies),
+                                 workers=workers), source or scenario.name)
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     with staged_directory(Path(out_dir), on_replace=on_replace) as stage:
         parts_dir = None
@@ -84,7 +92,7 @@ def execute_run(
                     executor=executor, calls_dir=parts_dir, on_done=on_done,
                 )
             else:
-                from sim.experiment.precision import DEFAULT_MAX_REPLICATIONS, run_to_precision
+                from sim.experiment.precision import run_to_precision
 
                 result, outcome = run_to_precision(
                     scenario, seed=seed, first_round=replications, target=precision,

@@ -30,7 +30,6 @@ import json
 import math
 import re
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,7 +59,15 @@ from sim.store.results import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from sim.scenario.schema import apply_override, build_scenario, parse_override, read_scenario_file, validation_message
+from sim.scenario.schema import (
+    apply_override,
+    build_scenario,
+    capped_lines,
+    parse_override,
+    read_input_file,
+    read_scenario_file,
+    validation_message,
+)
 from sim.analysis.stats import paired_difference, t_interval
 
 SWEEP_SCHEMA_VERSION = 1
@@ -87,6 +94,7 @@ FIXED_KEYS = {
     "name": "is a label, not a parameter",
     "description": "is a label, not a parameter",
     "experiment": "is set by the sweep file (replications, seed)",
+    "strategies": "are chosen by the sweep file's strategies list, the same at every point",
 }
 
 
@@ -95,7 +103,8 @@ FIXED_KEYS = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no bool or string taken for a number; allow_inf_nan off: finite numbers only
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _flatten(table: Any, is_leaf: Callable[[dict], bool], prefix: str = "") -> Any:
@@ -117,7 +126,24 @@ def _flatten(table: Any, is_leaf: Callable[[dict], bool], prefix: str = "") -> A
 def _non_empty(values: list) -> list:
     if not values:
         raise ValueError("empty list; give at least one value")
+    for value in values:
+        if not _all_finite(value):
+            raise ValueError(f"{value!r}: every number must be finite (no nan or inf)")
     return values
+
+
+def _all_finite(value: Any) -> bool:
+    """No NaN or infinity anywhere in the value (tables and lists included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 class RangeSpec(_Strict):
@@ -159,15 +185,25 @@ class SweepSpec(_Strict):
     base: str = Field(min_length=1, description="base scenario, relative to the sweep file")
     replications: int | None = Field(None, ge=1, le=100_000, description="per point")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    strategies: list[str] | None = Field(None, min_length=1)
+    strategies: list[Annotated[str, Field(max_length=120)]] | None = Field(None, min_length=1,
+                                                                           max_length=50)
     set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides of the base")
-    grid: dict[str, Annotated[list[Any], AfterValidator(_non_empty)]] = Field(default_factory=dict)
+    grid: dict[str, Annotated[list[Any], Field(max_length=MAX_POINTS),
+                              AfterValidator(_non_empty)]] = Field(default_factory=dict)
     sample: SampleSpec | None = None
 
     @field_validator("set", mode="before")
     @classmethod
     def _flat_set(cls, value):
         return _flatten(value, lambda t: "dist" in t)  # a distribution table is one value
+
+    @field_validator("set")
+    @classmethod
+    def _finite_set(cls, value):
+        for key, item in value.items():
+            if not _all_finite(item):
+                raise ValueError(f"{key}: every number must be finite (no nan or inf)")
+        return value
 
     @field_validator("grid", mode="before")
     @classmethod
@@ -275,16 +311,7 @@ def _canonical(value: Any) -> str:
 
 
 def _read_toml(path: Path) -> dict:
-    if not path.exists():
-        raise UserError(f"{path}: no such sweep file")
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder, expected a sweep .toml file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read: {exc}") from None
+    return read_input_file(path, "sweep")
 
 
 def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> Sweep:
@@ -296,7 +323,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     """
     path = Path(path)
     data = _read_toml(path)
-    if data.get("schema_version") != SWEEP_SCHEMA_VERSION:
+    if type(data.get("schema_version")) is not int or data["schema_version"] != SWEEP_SCHEMA_VERSION:
         given = data.get("schema_version", "missing")
         raise UserError(f"{path}: schema_version: this dialsim reads sweep files of version "
                         f"{SWEEP_SCHEMA_VERSION}, the file says {given!r}")
@@ -357,7 +384,7 @@ def _check_keys(path: Path, base: dict, keys: list[tuple[str, str]]) -> None:
                     problems.append(f"{where}: overlaps {other_section}.{other}; set each key once")
         seen[key] = section
     if problems:
-        raise UserError("\n".join(problems))
+        raise UserError(capped_lines(problems))
 
 
 def _lookup_problem(node: Any, parts: list[str]) -> str | None:

@@ -88,6 +88,9 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
                         "own workers")
     if scheduler is not None and "://" not in scheduler:
         raise UserError(f"--scheduler {scheduler}: expected an address like tcp://HOST:PORT")
+    from sim.experiment.preflight import check_counts
+
+    check_counts(workers=workers)
     sweep = load_sweep(sweep_file, overrides)
     target = out_dir or default_sweep_dir(sweep)
     if dry_run:
@@ -102,6 +105,7 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
     else:
         n = workers or default_workers()
         n = max(1, min(n, len(sweep.valid_points) * sweep.replications))
+        check_sweep_memory(sweep, n)
         executor, label = local_executor(n), f"local ({n} workers)"
     try:
         with _sigterm_as_interrupt(), executor:
@@ -122,6 +126,22 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
                   f"{f', {problems} failed' if problems else ''}; {outcome.wall_s:.1f} s, "
                   f"{label})", highlight=False, soft_wrap=True)
     return 0 if outcome.ok else 1
+
+
+def check_sweep_memory(sweep: Sweep, workers: int) -> None:
+    """Refuse a local sweep whose largest point cannot fit ``workers`` times in memory."""
+    from sim.experiment.preflight import check_memory, memory_estimate
+    from sim.scenario.schema import Scenario
+
+    points = sweep.valid_points
+    if not points:
+        return
+    largest = max(points, key=lambda p: p.scenario["prospects"]["count"]
+                  * p.scenario["cadence"]["max_attempts"])
+    estimate = memory_estimate(Scenario.model_validate(largest.scenario),
+                               replications=sweep.replications, strategies=len(sweep.strategies),
+                               workers=workers, keeps_timelines=False)
+    check_memory(estimate, f"{sweep.source} (point {largest.point_id})")
 
 
 def _run_with_progress(sweep, target, executor, restart, label, quiet, err) -> SweepOutcome:
