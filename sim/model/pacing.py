@@ -92,8 +92,14 @@ class PredictivePacing:
 
     @property
     def answer_rate(self) -> float:
-        """Estimated P(a line is answered by a person)."""
-        return self._live / self._lines if self._lines else math.nan
+        """Estimated P(a line is answered by a person): a probability, at most 1.
+
+        Live answers are counted when they arrive, lines when they are dialled, so in a
+        short window (or when many answers of earlier batches land together) the ratio
+        can pass 1; a rate above 1 means "every line is answered", and raised to a
+        fractional level it would not even be a real number.
+        """
+        return min(1.0, self._live / self._lines) if self._lines else math.nan
 
     def dialled(self, lines: int) -> None:
         """A batch of ``lines`` lines was dialled."""
