@@ -197,3 +197,42 @@ def test_the_memory_estimate_scales_with_its_drivers():
     with pytest.raises(UserError, match="more than the 1.0 GiB of memory available"):
         preflight.check_memory(many, "x.toml", available=preflight.GiB)
     preflight.check_memory(one, "x.toml", available=preflight.GiB)  # fits: no error
+
+
+# --- sweep files ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grid, expected", [
+    ({"callbacks.p_callback": [0.01, float("nan")]}, "grid.callbacks.p_callback"),
+    ({"callbacks.p_callback": [float("inf")]}, "grid.callbacks.p_callback"),
+    ({"callbacks.delay_h": [{"dist": "exponential", "mean": float("nan")}]}, "grid.callbacks.delay_h"),
+    ({"strategies": [["never", "always"], ["never", "rotate"]]}, "grid.strategies"),
+    ({"strategies.1": ["always", "never"]}, "grid.strategies.1"),
+    ({"strategies.1.name": ["x", "y"]}, "grid.strategies.1.name"),
+])
+def test_sweep_grids_with_nan_or_varying_strategies_are_refused_by_dry_run(tmp_path, grid,
+                                                                           expected):
+    from .sweep_support import write_sweep
+
+    sweep_file = write_sweep(tmp_path, grid=grid)
+    result = invoke("sweep", sweep_file, "--dry-run")
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_strategy_setting_may_be_swept(tmp_path):
+    from .sweep_support import write_sweep
+
+    sweep_file = write_sweep(tmp_path, grid={"strategies.2.n_messages": [2, 4]})
+    result = invoke("sweep", sweep_file, "--out", tmp_path / "out", "--workers", 1, "-q")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("field, value", [("replications", True), ("replications", "4"),
+                                          ("schema_version", True), ("seed", 1.5)])
+def test_sweep_files_are_strict_too(tmp_path, field, value):
+    from .sweep_support import write_sweep
+
+    sweep_file = write_sweep(tmp_path, grid={"callbacks.p_callback": [0.01]}, **{field: value})
+    result = invoke("sweep", sweep_file, "--dry-run")
+    assert result.exit_code == 2 and field in result.output

@@ -94,8 +94,10 @@ FIXED_KEYS = {
     "name": "is a label, not a parameter",
     "description": "is a label, not a parameter",
     "experiment": "is set by the sweep file (replications, seed)",
-    "strategies": "are chosen by the sweep file's strategies list, the same at every point",
 }
+# A sweep compares the same strategies at every point: it may vary a strategy's settings
+# (strategies.2.n_messages) but not the list, an entry or a name.
+STRATEGY_SETTINGS = ("kind", "n_messages", "n", "sequence", "then")
 
 
 # ---------------------------------------------------------------------------------
@@ -373,6 +375,12 @@ def _check_keys(path: Path, base: dict, keys: list[tuple[str, str]]) -> None:
         parts = key.split(".")
         if parts[0] in FIXED_KEYS:
             problems.append(f"{where}: {parts[0]} {FIXED_KEYS[parts[0]]}; it cannot be varied")
+            continue
+        if parts[0] == "strategies" and section in ("grid", "sample.ranges") and (
+                len(parts) < 3 or parts[2] not in STRATEGY_SETTINGS):
+            problems.append(f"{where}: the strategies (their list and names) are the same at "
+                            "every point; vary a strategy's settings (strategies.N.n_messages) "
+                            "or list strategies in the sweep file")
             continue
         problem = _lookup_problem(base, parts)
         if problem:
@@ -949,12 +957,56 @@ def summary_table(sweep: Sweep, out_dir: Path, done: set[int]) -> pa.Table:
 
 
 def read_sweep(run_dir: Path) -> tuple[dict, pa.Table, pa.Table]:
-    """(manifest, points table, summary table) of a sweep results folder."""
+    """(manifest, points table, summary table) of a sweep results folder, checked."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     if manifest.get("kind") != "sweep":
         raise UserError(f"{run_dir}: holds a dialsim {manifest.get('kind')}, not a sweep")
-    for name in (POINTS_FILE, SUMMARY_FILE):
-        if not (run_dir / name).exists():
+    _check_sweep_manifest(run_dir / MANIFEST, manifest)
+    keys = [p["key"] for p in manifest["parameters"]]
+    tables = []
+    for name, columns in ((POINTS_FILE, ["point_id", *keys, "status"]),
+                          (SUMMARY_FILE, ["point_id", *keys, *(c[0] for c in SUMMARY_COLUMNS)])):
+        path = run_dir / name
+        if not path.exists():
             raise UserError(f"{run_dir}: no {name}; the sweep never finished a pass, run it again")
-    return manifest, pq.read_table(run_dir / POINTS_FILE), pq.read_table(run_dir / SUMMARY_FILE)
+        if not path.is_file():
+            raise UserError(f"{path}: not a file; damaged sweep folder: run it with --restart")
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"{path}: unreadable ({reason}); run the sweep again") from None
+        missing = [c for c in columns if c not in table.column_names]
+        if missing:
+            raise UserError(f"{path}: missing columns {', '.join(missing[:3])}; damaged or "
+                            "from another version: run the sweep with --restart")
+        tables.append(table)
+    points, summary = tables
+    wrong = [c for c, t, _u, _d in SUMMARY_COLUMNS if summary.schema.field(c).type != t]
+    if wrong:
+        raise UserError(f"{run_dir / SUMMARY_FILE}: columns of the wrong type "
+                        f"({', '.join(wrong[:3])}); damaged: run the sweep with --restart")
+    unknown = set(summary.column("strategy").to_pylist()) - set(manifest["strategies"])
+    if unknown:
+        raise UserError(f"{run_dir / SUMMARY_FILE}: strategies {', '.join(sorted(unknown)[:3])} "
+                        "are not in the manifest; damaged: run the sweep with --restart")
+    return manifest, points, summary
+
+
+def _check_sweep_manifest(path: Path, manifest: dict) -> None:
+    """The manifest fields plots and tables read, with the types they need."""
+    params = manifest.get("parameters")
+    strategies = manifest.get("strategies")
+    problems = []
+    if not isinstance(manifest.get("sweep_name"), str):
+        problems.append("sweep_name should be text")
+    if not (isinstance(params, list) and params and all(
+            isinstance(p, dict) and isinstance(p.get("key"), str) for p in params)):
+        problems.append("parameters should be a list of {key = ...} tables")
+    if not (isinstance(strategies, list) and strategies and all(
+            isinstance(s, str) for s in strategies)):
+        problems.append("strategies should be a list of names")
+    if problems:
+        raise UserError(f"{path}: damaged sweep manifest ({'; '.join(problems)}); run the "
+                        "sweep with --restart")

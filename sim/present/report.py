@@ -337,8 +337,10 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
     )
     n = data.replications
     manifest = data.manifest
+    versions = manifest.get("versions")
+    version = versions.get("dialsim", __version__) if isinstance(versions, dict) else __version__
     method = (
-        f"Each strategy was simulated {n} times (replications) with seed {manifest.get('seed')}. "
+        f"Each strategy was simulated {n} times (replications) with seed {e(str(manifest.get('seed')))}. "
         "Within a replication every strategy meets the same prospects and the same chance "
         "events (common random numbers), so the difference between two strategies is measured "
         "replication by replication (paired) and its interval is narrow. A 95% interval means: "
@@ -347,7 +349,7 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
         f"comparison at {found.pairwise_confidence:.1%} confidence so that all "
         f"{max(1, len(data.strategies) - 1)} hold together with 95% confidence (Bonferroni). "
         "Produced by dialsim "
-        f"{e(str(manifest.get('versions', {}).get('dialsim', __version__)))} from "
+        f"{e(str(version))} from "
         f"{e(str(manifest.get('scenario_source') or s.name))}.")
     description = f"<p class=sub>{e(s.description)}</p>" if s.description else ""
     return f"""<!DOCTYPE html>

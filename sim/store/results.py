@@ -189,6 +189,8 @@ def command_line() -> list[str]:
 def read_manifest(run_dir: Path) -> dict:
     """The manifest of a results folder, or a UserError saying what is wrong."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"{run_dir}: is a file, not a results folder")
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such results folder")
     path = run_dir / MANIFEST
@@ -237,7 +239,10 @@ class CallLogWriter:
         self.replication = replication
         self.batch_rows = batch_rows
         self.rows = 0
-        self._writer = pq.ParquetWriter(self.path, CALLS_SCHEMA)
+        try:
+            self._writer = pq.ParquetWriter(self.path, CALLS_SCHEMA)
+        except OSError as exc:  # a full disk or a folder gone: one line, not a traceback
+            raise UserError(os_error_message(self.path, exc)) from None
         self._reset()
 
     def _reset(self):
@@ -290,13 +295,19 @@ class CallLogWriter:
             if pa.types.is_dictionary(field.type):  # dictionary in order of first appearance
                 column = column.dictionary_encode().cast(field.type)
             arrays.append(column)
-        self._writer.write_batch(pa.record_batch(arrays, schema=CALLS_SCHEMA))
+        try:
+            self._writer.write_batch(pa.record_batch(arrays, schema=CALLS_SCHEMA))
+        except OSError as exc:
+            raise UserError(os_error_message(self.path, exc)) from None
         self.rows += n
         pa.default_memory_pool().release_unused()  # keep RSS at one batch, not a high-water mark
 
     def close(self):
         self.flush()
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError as exc:
+            raise UserError(os_error_message(self.path, exc)) from None
 
 
 def merge_parquet_parts(parts: list[Path], destination: Path, schema: pa.Schema) -> int:
