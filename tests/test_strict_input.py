@@ -236,3 +236,9 @@ def test_sweep_files_are_strict_too(tmp_path, field, value):
     sweep_file = write_sweep(tmp_path, grid={"callbacks.p_callback": [0.01]}, **{field: value})
     result = invoke("sweep", sweep_file, "--dry-run")
     assert result.exit_code == 2 and field in result.output
+
+
+@pytest.mark.parametrize("override", ['name="a\\bb"', 'name="a\\u0000b"', 'name="x\\ny"',
+                                      'strategies.0.name="n\\u200eever"'])
+def test_names_hold_no_control_characters(override):
+    assert "control characters" in refused(override)

@@ -60,6 +60,7 @@ from sim.store.results import (
     write_parquet_atomic,
 )
 from sim.scenario.schema import (
+    Label,
     apply_override,
     build_scenario,
     capped_lines,
@@ -182,13 +183,12 @@ class SweepSpec(_Strict):
     """The sweep file, as written. Key paths are scenario paths (``callbacks.p_callback``)."""
 
     schema_version: Literal[1]
-    name: str = Field(min_length=1, max_length=120)
-    description: str = ""
+    name: Label
+    description: str = Field("", max_length=10_000)
     base: str = Field(min_length=1, description="base scenario, relative to the sweep file")
     replications: int | None = Field(None, ge=1, le=100_000, description="per point")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    strategies: list[Annotated[str, Field(max_length=120)]] | None = Field(None, min_length=1,
-                                                                           max_length=50)
+    strategies: list[Label] | None = Field(None, min_length=1, max_length=50)
     set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides of the base")
     grid: dict[str, Annotated[list[Any], Field(max_length=MAX_POINTS),
                               AfterValidator(_non_empty)]] = Field(default_factory=dict)

@@ -13,10 +13,12 @@ import math
 import os
 import stat
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -54,7 +56,17 @@ NonNegativeSeconds = Annotated[float, Field(ge=0.0, le=CALL_STEP_S)]
 PositiveHours = Annotated[float, Field(gt=0.0, le=YEAR_H)]
 NonNegativeHours = Annotated[float, Field(ge=0.0, le=YEAR_H)]
 Weight = Annotated[float, Field(gt=0, le=1e6)]
-Label = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+def _printable(text: str) -> str:
+    """Names are shown in tables, charts and reports: no control characters."""
+    bad = next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(f"names may not hold control characters (found U+{ord(bad):04X})")
+    return text
+
+
+Label = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_printable)]
 
 
 def _dist(cap: float, unit: str):
@@ -416,7 +428,8 @@ class StrategySpec(Strict):
     kind: Literal["never", "always", "rotate", "first_n", "sequence"] | None = None
     n_messages: int | None = Field(None, ge=1, le=100)
     n: int | None = Field(None, ge=0, le=100)
-    sequence: list[Annotated[str, Field(max_length=120)]] | None = Field(None, max_length=1000)
+    sequence: list[Annotated[str, Field(max_length=120), AfterValidator(_printable)]] | None = \
+        Field(None, max_length=1000)
     then: Literal["cycle", "repeat_last", "silent"] | None = None
 
     @model_validator(mode="after")
@@ -466,15 +479,14 @@ StrategyEntry = Annotated[StrategySpec, BeforeValidator(_coerce_strategy)]
 class Experiment(Strict):
     replications: int = Field(20, ge=1, le=100_000)
     seed: int = Field(20261123, ge=0, le=2**63 - 1)
-    baseline: str | None = Field(None, max_length=120,
-                                 description="strategy differences are taken against this one")
+    baseline: Label | None = Field(None, description="strategy differences are taken against this one")
 
 
 class Scenario(Strict):
     """The whole scenario. Sections mirror docs/model.md."""
 
     schema_version: Literal[1]
-    name: str = Field("scenario", min_length=1, max_length=120)
+    name: Label = "scenario"
     description: str = Field("", max_length=10_000)
     calendar: Calendar = Field(default_factory=Calendar)
     team: Team = Field(default_factory=Team)
