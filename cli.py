@@ -31,12 +31,26 @@ err = Console(stderr=True)
 
 
 def user_errors(fn):
-    """Turn a UserError into its message on stderr and exit code 2."""
+    """Turn a UserError into its message on stderr and exit code 2; a stop into one line.
+
+    While the command runs, Ctrl-C raises KeyboardInterrupt and SIGTERM raises
+    ``Terminated``, so every ``with`` on the way out runs (workers stopped, staging
+    folders removed); then one line and exit code 130 or 143, never a traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        previous = _raise_on_stop_signals()
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            from sim.errors import stop_exit_code
+
+            code = stop_exit_code(exc)
+            err.print(f"stopped ({'SIGTERM' if code == 143 else 'Ctrl-C'}): nothing half-written "
+                      "was left; run the command again", highlight=False, markup=False,
+                      soft_wrap=True)
+            raise typer.Exit(code=code) from None
         except UserError as exc:
             from rich.markup import escape  # messages may contain "[set]", "[grid]"
 
@@ -44,8 +58,33 @@ def user_errors(fn):
                 err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True,
                           soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
+        finally:
+            _restore_signals(previous)
 
     return wrapper
+
+
+def _raise_on_stop_signals() -> dict:
+    """SIGINT -> KeyboardInterrupt, SIGTERM -> Terminated; returns the handlers replaced."""
+    import signal
+
+    from sim.errors import Terminated
+
+    def terminated(_signum, _frame):
+        raise Terminated()
+
+    try:
+        return {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}
+    except ValueError:  # not the main thread (a test harness): leave signals alone
+        return {}
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 SetOption = Annotated[
@@ -312,8 +351,10 @@ def sweep(
     raise typer.Exit(code=code)
 
 
-def main():  # pragma: no cover - console entry point
-    app()
+def main():  # pragma: no cover - the console entry point is dialsim_entry.main
+    from dialsim_entry import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":  # pragma: no cover

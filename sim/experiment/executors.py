@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -58,7 +59,7 @@ class LocalProcessExecutor:
         self.workers = workers
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_sigint,
+            initializer=worker_init, initargs=(os.getpid(),),
         )
 
     def map_unordered(self, fn, tasks, max_in_flight=None):
@@ -103,12 +104,45 @@ class LocalProcessExecutor:
             self.abort()
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: Ctrl-C reaches the whole process group, but only the parent
-    should react (it stops the workers itself), so workers print no tracebacks."""
+PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is still there
+
+
+def worker_init(parent_pid: int) -> None:
+    """Worker initializer: ignore Ctrl-C, and exit when the parent process is gone.
+
+    Ctrl-C reaches the whole process group, but only the parent should react (it stops
+    the workers itself), so workers print no tracebacks. If the parent is killed
+    (SIGKILL, a crash) nobody stops the workers: Linux sends them SIGTERM
+    (PR_SET_PDEATHSIG), and everywhere a watchdog thread checks every
+    PARENT_CHECK_S that the parent is still this process's parent and exits if not.
+    """
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the parent died before this worker started
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watchdog, name="dialsim-parent-watchdog", daemon=True).start()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (a no-op elsewhere)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the watchdog alone
+        pass
 
 
 class DaskExecutor:

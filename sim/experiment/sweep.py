@@ -28,7 +28,9 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -54,6 +56,7 @@ from sim.store.results import (
     command_line,
     environment_versions,
     os_error_message,
+    pid_alive,
     read_manifest,
     remove_stale_temporaries,
     write_json_atomic,
@@ -805,6 +808,8 @@ def _manifest(sweep: Sweep, executor: Executor, executor_label: str) -> dict:
         "results_schema_version": RESULTS_SCHEMA_VERSION,
         "kind": "sweep",
         "status": "running",
+        "pid": os.getpid(),  # while "running": the process writing it (see sweep_status)
+        "host": socket.gethostname(),
         "sweep_name": sweep.name,
         "sweep_source": str(sweep.source),
         "base_source": str(sweep.base_source),
@@ -963,6 +968,7 @@ def read_sweep(run_dir: Path) -> tuple[dict, pa.Table, pa.Table]:
     if manifest.get("kind") != "sweep":
         raise UserError(f"{run_dir}: holds a dialsim {manifest.get('kind')}, not a sweep")
     _check_sweep_manifest(run_dir / MANIFEST, manifest)
+    manifest["status"] = sweep_status(manifest)
     keys = [p["key"] for p in manifest["parameters"]]
     tables = []
     for name, columns in ((POINTS_FILE, ["point_id", *keys, "status"]),
@@ -992,6 +998,20 @@ def read_sweep(run_dir: Path) -> tuple[dict, pa.Table, pa.Table]:
         raise UserError(f"{run_dir / SUMMARY_FILE}: strategies {', '.join(sorted(unknown)[:3])} "
                         "are not in the manifest; damaged: run the sweep with --restart")
     return manifest, points, summary
+
+
+def sweep_status(manifest: dict) -> str:
+    """The manifest's status, but "interrupted" for a "running" sweep whose process is gone.
+
+    A sweep killed with SIGKILL (or by a power cut) cannot write "interrupted"; its
+    manifest keeps "running" with the pid and host that wrote it, so readers check
+    that process. On another host the recorded status is taken as it is.
+    """
+    status = manifest.get("status")
+    if status == "running" and manifest.get("host") == socket.gethostname() \
+            and not pid_alive(manifest.get("pid")):
+        return "interrupted"
+    return status
 
 
 def _check_sweep_manifest(path: Path, manifest: dict) -> None:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.errors import UserError
+from sim.errors import Terminated, UserError
 from sim.experiment.sweep import (Point, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
                     load_sweep, run_sweep)
 
@@ -30,8 +30,7 @@ def default_sweep_dir(sweep: Sweep, results_root: Path = Path("results")) -> Pat
     return results_root / _safe_name(sweep.name)
 
 
-class _Interrupted(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so the same clean stop runs."""
+_Interrupted = Terminated  # SIGTERM, raised like Ctrl-C so the same clean stop runs
 
 
 @contextmanager

@@ -26,6 +26,7 @@ from sim.analysis.metrics import CALLS_SCHEMA
 from sim.store.atomic import (  # noqa: F401  (write_* re-exported: one writer for all of sim)
     atomic_path,
     os_error_message,
+    pid_alive,
     remove_stale_temporaries,
     temporary_name,
     write_bytes_atomic,
