@@ -333,6 +333,7 @@ def sweep(
     sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md).")],
     workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
+    connect_timeout: Annotated[Optional[float], typer.Option("--connect-timeout", metavar="SECONDS", help="With --scheduler: give up if no scheduler answers within this (default 15).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<sweep name>).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard this folder's earlier sweep results and start over.")] = False,
     overrides: SetOption = None,
@@ -347,7 +348,7 @@ def sweep(
 
     code = sweep_command(sweep_file, workers=workers, scheduler=scheduler, out_dir=out_dir,
                          restart=restart, overrides=overrides or [], dry_run=dry_run, quiet=quiet,
-                         out=out, err=err)
+                         out=out, err=err, connect_timeout_s=connect_timeout)
     raise typer.Exit(code=code)
 
 

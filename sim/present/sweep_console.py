@@ -80,13 +80,22 @@ def _failure_line(point: Point, error: str) -> str:
 
 def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | None,
                   out_dir: Path | None, restart: bool, overrides: list[str], dry_run: bool,
-                  quiet: bool, out: Console, err: Console) -> int:
+                  quiet: bool, out: Console, err: Console,
+                  connect_timeout_s: float | None = None) -> int:
     """Run (or resume) a sweep; return the exit code (0 ok, 1 a point failed, 130/143 stopped)."""
     if scheduler is not None and workers is not None:
         raise UserError("--workers: only for local runs; a Dask cluster (--scheduler) has its "
                         "own workers")
-    if scheduler is not None and "://" not in scheduler:
-        raise UserError(f"--scheduler {scheduler}: expected an address like tcp://HOST:PORT")
+    from sim.experiment.executors import DEFAULT_CONNECT_TIMEOUT_S, check_scheduler_address
+
+    if connect_timeout_s is not None:
+        if scheduler is None:
+            raise UserError("--connect-timeout: only used with --scheduler")
+        if not 1 <= connect_timeout_s <= 600:
+            raise UserError(f"--connect-timeout {connect_timeout_s:g}: must be from 1 to 600 "
+                            "seconds")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)  # at once, before reading the sweep
     from sim.experiment.preflight import check_counts
 
     check_counts(workers=workers)
@@ -100,7 +109,8 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
     from sim.experiment.executors import DaskExecutor, default_workers, local_executor
 
     if scheduler is not None:
-        executor, label = DaskExecutor(scheduler), f"dask {scheduler}"
+        executor = DaskExecutor(scheduler, connect_timeout_s or DEFAULT_CONNECT_TIMEOUT_S)
+        label = f"dask {scheduler}"
     else:
         n = workers or default_workers()
         n = max(1, min(n, len(sweep.valid_points) * sweep.replications))
