@@ -67,6 +67,7 @@ from sim.scenario.schema import (
     apply_override,
     build_scenario,
     capped_lines,
+    one_line,
     parse_override,
     read_input_file,
     read_scenario_file,
@@ -351,7 +352,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     for key, value in spec.set.items():
         apply_override(base, key.split("."), value, f"{path}: set.{key}")
     for (parts, value), text in zip(cli, overrides):
-        apply_override(base, parts, value, f"--set {text}")
+        apply_override(base, parts, value, f"--set {one_line(text)}")
     base_sc = build_scenario(base, f"{path}: base {spec.base} with [set]/--set")
     strategies = _strategies(path, spec, base_sc.strategy_names())
     seed = base_sc.experiment.seed if spec.seed is None else spec.seed

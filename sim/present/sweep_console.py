@@ -104,6 +104,10 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
     if dry_run:
         _print_design(sweep, out)
         return 0 if all(p.error is None for p in sweep.points) else 1
+    if not sweep.valid_points:  # nothing could run: bad input, not a failed run
+        first = sweep.points[0]
+        raise UserError(f"{sweep_file}: every point is invalid ({len(sweep.points)}); point "
+                        f"{first.point_id} ({first.label()}): {first.error}")
     check_out_dir(target, sweep, restart)  # refuse before connecting or starting workers
 
     from sim.experiment.executors import DaskExecutor, default_workers, local_executor

@@ -576,7 +576,7 @@ def _format_loc(loc: tuple) -> str:
     return ".".join(parts)
 
 
-def _format_error(err: dict) -> str:
+def _format_error(err: dict, with_input: bool = True) -> str:
     kind = err.get("type", "")
     msg = err.get("msg", "invalid value")
     if kind == "extra_forbidden":
@@ -588,17 +588,47 @@ def _format_error(err: dict) -> str:
     if msg.startswith("Assertion failed, "):
         msg = msg[len("Assertion failed, ") :]
     given = err.get("input")
-    if kind not in ("model_type", "union_tag_invalid") and not isinstance(given, (dict, list)):
+    if with_input and kind not in ("model_type", "union_tag_invalid") \
+            and not isinstance(given, (dict, list)):
         return f"{msg} (got {given!r})"
     return msg
 
 
 def validation_message(source: str, error: ValidationError) -> str:
-    """One line per problem: ``source: key.path: problem``; at most MAX_ERROR_LINES."""
-    return capped_lines([
-        f"{source}: {loc + ': ' if loc else ''}{_format_error(err)}"
-        for err in error.errors() for loc in (_format_loc(err["loc"]),)
-    ])
+    """One line per problem: ``source: key.path: problem``; at most MAX_ERROR_LINES.
+
+    The same problem in several items of one list (24 hours all ``nan``) is one line,
+    ``prospects.hourly_availability.0, 1, 2, ... (24 items): ...``.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for err in error.errors():
+        loc = err["loc"]
+        if err.get("type") == "union_tag_invalid":  # name the key that holds the tag
+            ctx = err.get("ctx", {})
+            loc = (*loc, str(ctx.get("discriminator", "")).strip("'"))
+            err = {**err, "msg": f"must be one of {ctx.get('expected_tags')} "
+                                 f"(got {ctx.get('tag')!r})"}
+        message = _format_error(err)
+        if loc and isinstance(loc[-1], int):
+            key = (_format_loc(loc[:-1]), _format_error(err, with_input=False))
+            groups.setdefault(key, []).append((str(loc[-1]), message))
+        else:
+            groups.setdefault((_format_loc(loc), message), [])
+    lines = []
+    for (where, message), items in groups.items():
+        if len(items) == 1:
+            where, message = f"{where}.{items[0][0]}" if where else items[0][0], items[0][1]
+        elif items:
+            shown = ", ".join(index for index, _ in items[:5])
+            where = f"{where}.{shown}{', ...' if len(items) > 5 else ''} ({len(items)} items)"
+        lines.append(f"{source}: {where + ': ' if where else ''}{message}")
+    return capped_lines(lines)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """User text shown inside a message: newlines escaped, at most ``limit`` characters."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def capped_lines(lines: list[str], limit: int = MAX_ERROR_LINES) -> str:
@@ -713,15 +743,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     string, and a bare ``null`` clears an optional key (TOML itself has no null).
     """
     if "=" not in text:
-        raise UserError(f"--set {text!r}: expected key.path=value")
+        raise UserError(f"--set {one_line(text)!r}: expected key.path=value")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise UserError(f"--set {text!r}: expected key.path=value")
+        raise UserError(f"--set {one_line(text)!r}: expected key.path=value")
     if raw.strip() == "null":
         return key.split("."), None
     if len(text) > 10_000 or _bracket_depth(raw) > MAX_NESTING:
-        raise UserError(f"--set {key}: value too long or nested too deeply (at most "
+        raise UserError(f"--set {one_line(key)}: value too long or nested too deeply (at most "
                         f"10,000 characters, {MAX_NESTING} levels)")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
@@ -813,7 +843,7 @@ def _credit_overrides(message: str, source: str, overrides) -> str:
             where = rest.split(": ", 1)[0]
             for key, text in keys.items():
                 if where == key or key.startswith(where + ".") or where.startswith(key + "."):
-                    line = f"--set {text}: {rest}"
+                    line = f"--set {one_line(text)}: {rest}"
                     break
         lines.append(line)
     return "\n".join(lines)
@@ -831,5 +861,5 @@ def with_overrides(data: dict, overrides, source: str = "scenario") -> dict:
     resolved = build_scenario(copy.deepcopy(data), source).resolved()
     for text in overrides:
         path, value = parse_override(text)
-        apply_override(resolved, path, value, f"--set {text}")
+        apply_override(resolved, path, value, f"--set {one_line(text)}")
     return resolved
