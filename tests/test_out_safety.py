@@ -233,3 +233,20 @@ def test_only_dead_processes_temporaries_match():
     assert atomic._TEMPORARY.match(f".a.b.{DEAD_PID}.0123abcd.old")
     for name in (".a.tmp", "a.1.0123abcd.tmp", ".a.1.0123abcd.txt", ".a.x.0123abcd.tmp"):
         assert not atomic._TEMPORARY.match(name), name
+
+
+def test_a_sweep_into_a_folder_it_cannot_write_is_one_line(tmp_path, monkeypatch):
+    import builtins
+
+    sweep_file = write_sweep(tmp_path, grid={"callbacks.p_callback": [0.01]})
+    real_open = builtins.open
+
+    def read_only(path, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", read_only)
+    result = invoke("sweep", sweep_file, "--out", tmp_path / "out", "--workers", 1, "-q")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"error: {tmp_path / 'out' / '.lock'}: cannot write: Permission denied"

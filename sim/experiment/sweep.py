@@ -629,9 +629,12 @@ def run_sweep(sweep: Sweep, out_dir: Path, executor: Executor, *, restart: bool 
     check_out_dir(out_dir, sweep, restart)  # before anything is written
     select_engine()  # likewise a bad DIALSIM_ENGINE
     with _locked(out_dir):
-        if check_out_dir(out_dir, sweep, restart) == "restart":
-            _clear(out_dir)
-        (out_dir / DATA_DIR).mkdir(exist_ok=True)
+        try:
+            if check_out_dir(out_dir, sweep, restart) == "restart":
+                _clear(out_dir)
+            (out_dir / DATA_DIR).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise UserError(os_error_message(out_dir, exc, "cannot prepare")) from None
         remove_stale_temporaries(out_dir / DATA_DIR)  # left by a killed run
         remove_stale_temporaries(out_dir)
         done = {p.point_id for p in sweep.valid_points if _finished(out_dir, p)}
@@ -795,7 +798,11 @@ def _locked(out_dir: Path):
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(out_dir / LOCK_FILE, "a+") as handle:
+    try:
+        handle = open(out_dir / LOCK_FILE, "a+")
+    except OSError as exc:  # a read-only folder
+        raise UserError(os_error_message(out_dir / LOCK_FILE, exc, "cannot write")) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
