@@ -93,21 +93,26 @@ def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7,
     """Time the full model and the floor on the same dials, alternately; keep the best.
 
     ``engine``: the rep loop (sim.experiment.engine: "compiled" or "python"; None = the default)."""
+    from sim.experiment.engine import ENV_VAR
     from sim.experiment.replications import make_tasks, run_replication
-    from sim.model.campaign import Campaign
 
     tasks = make_tasks(scenario, seed, range(replications), tuple(scenario.strategy_names()))
     model_cpu, model_wall, floor_cpu = [], [], []
     rows = []
     for _ in range(repeats):
-        Campaign.engine = engine
+        before = os.environ.get(ENV_VAR)
+        if engine is not None:
+            os.environ[ENV_VAR] = engine
         try:
             cpu, wall = time.process_time(), time.perf_counter()
             rows = [row for task in tasks for row in run_replication(task).rows]
             model_cpu.append(time.process_time() - cpu)
             model_wall.append(time.perf_counter() - wall)
         finally:
-            Campaign.engine = None
+            if before is None:
+                os.environ.pop(ENV_VAR, None)
+            else:
+                os.environ[ENV_VAR] = before
         cpu = time.process_time()
         placed = 0
         for row in rows:  # one floor run per campaign: same reps, same dials

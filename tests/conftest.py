@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.experiment.engine import select as select_engine
 from sim.model.campaign import Campaign
 from sim.scenario.schema import build_scenario, with_overrides
 from sim.model.strategies import compile_policy, policy_from_spec
@@ -50,14 +51,16 @@ class Recorder:
 
 
 def run_campaign(scenario, strategy: str = "never", replication: int = 0, seed: int = 1,
-                 record: bool = False):
-    """Run one strategy on one replication; returns (metrics, campaign, recorder)."""
+                 record: bool = False, kernel=None):
+    """Run one strategy on one replication; returns (metrics, campaign, recorder).
+    ``kernel``: a build of sim.model.kernel (default: the one dialsim would choose)."""
     world = build_world(scenario, seed, replication)
     spec = {s.name: s for s in scenario.strategies}[strategy]
     policy = policy_from_spec(spec)
     recorder = Recorder() if record else None
     campaign = Campaign(scenario, world, compile_policy(policy, scenario.cadence.max_attempts),
-                        len(policy.message_labels), call_log=recorder)
+                        len(policy.message_labels), call_log=recorder,
+                        kernel=kernel or select_engine(warn=False).module)
     return campaign.run(), campaign, recorder
 
 

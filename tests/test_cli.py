@@ -43,7 +43,7 @@ def test_run_writes_summary_timeline_and_manifest(tmp_path):
     assert manifest["scenario"]["calendar"]["days"] == 1  # the override is in the resolved scenario
     assert manifest["scenario"]["callbacks"]["p_listen"] == 0.5  # defaults are filled in
     assert {"dialsim", "python", "simpy", "numpy"} <= set(manifest["versions"])
-    assert manifest["versions"]["rep_loop"] in ("compiled", "python")
+    assert manifest["versions"]["kernel"] in ("compiled", "python")
     assert manifest["timings_s"]["simulate"] > 0
     assert manifest["command"][0]
     timeline = pq.read_table(out / "timeline.parquet")

@@ -91,13 +91,13 @@ def test_world_does_not_shift_when_scenario_grows():
     grown = make_scenario("team.reps=5", "prospects.count=600", "cadence.max_attempts=9",
                           'strategies=["never", "always", "first_n", {name = "x", sequence = ["A", "-"]}]')
     bigger = build_world(grown, 3, 2)
-    n, attempts = world.draws.shape[:2]
-    np.testing.assert_array_equal(bigger.draws[:n, :attempts], world.draws)
+    n, attempts = world.draws.upto().shape[:2]
+    np.testing.assert_array_equal(bigger.draws.upto(n)[:, :attempts], world.draws.upto())
     for attr in ("segment", "bad_number", "reachability", "callback_propensity"):
         np.testing.assert_array_equal(getattr(bigger, attr)[:n], getattr(world, attr))
     other = build_world(base, 3, 3)  # next replication: independent, not a copy
-    assert not np.array_equal(other.draws, world.draws)
-    assert world.draws.shape[2] == len(ATTEMPT_PURPOSES)
+    assert not np.array_equal(other.draws.upto(), world.draws.upto())
+    assert world.draws.upto().shape[2] == len(ATTEMPT_PURPOSES)
 
 
 def test_every_strategy_of_a_replication_runs_on_one_world(monkeypatch):

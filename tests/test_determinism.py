@@ -43,9 +43,9 @@ def test_serial_equals_parallel_processes():
 def test_replications_use_independent_streams():
     scenario = make_scenario()
     w0, w1 = build_world(scenario, 5, 0), build_world(scenario, 5, 1)
-    assert not np.array_equal(w0.draws, w1.draws)
+    assert not np.array_equal(w0.draws.upto(), w1.draws.upto())
     # the same replication index is the same world however many replications run
-    assert np.array_equal(build_world(scenario, 5, 1).draws, w1.draws)
+    assert np.array_equal(build_world(scenario, 5, 1).draws.upto(), w1.draws.upto())
 
 
 def test_adding_a_strategy_changes_no_other_strategy():
@@ -59,10 +59,22 @@ def test_adding_a_strategy_changes_no_other_strategy():
 def test_longer_list_keeps_first_prospects_draws():
     short = build_world(make_scenario("prospects.count=100"), 8, 0)
     long = build_world(make_scenario("prospects.count=300"), 8, 0)
-    assert np.array_equal(short.draws, long.draws[:100])
+    assert np.array_equal(short.draws.upto(), long.draws.upto(100))
     assert np.array_equal(short.reachability, long.reachability[:100])
 
 
 def test_more_reps_do_not_change_the_world():
-    assert np.array_equal(build_world(make_scenario("team.reps=2"), 8, 0).draws,
-                          build_world(make_scenario("team.reps=9"), 8, 0).draws)
+    assert np.array_equal(build_world(make_scenario("team.reps=2"), 8, 0).draws.upto(),
+                          build_world(make_scenario("team.reps=9"), 8, 0).draws.upto())
+
+
+def test_draws_made_in_blocks_are_the_draws_of_the_whole_list():
+    """The table grows as prospects are dialled; the values never depend on how."""
+    scenario = make_scenario("prospects.count=10000")
+    whole = build_world(scenario, 8, 0).draws.upto()
+    grown = build_world(scenario, 8, 0).draws
+    for count in (1, 5, 4097, 4098, 9000, 10000):
+        grown.ensure(count)
+        assert grown.drawn >= count
+    np.testing.assert_array_equal(grown.upto(), whole)
+    assert build_world(scenario, 8, 0).draws.drawn == 0  # nothing drawn until asked

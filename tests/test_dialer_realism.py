@@ -11,7 +11,7 @@ from scipy import stats
 
 from sim.experiment.executors import SerialExecutor
 from sim.experiment.replications import run_experiment
-from sim.model.campaign import DAY_S
+from sim.model.codes import DAY_S
 from sim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, make_scenario, run_campaign

@@ -7,7 +7,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from sim.model.campaign import DAY_S, SILENT
+from sim.model.codes import DAY_S
+from sim.model.strategies import SILENT
 
 from .conftest import make_scenario, run_campaign
 

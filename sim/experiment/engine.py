@@ -1,4 +1,4 @@
-"""Which rep loop runs: the compiled one (Cython, built at install) or the Python source.
+"""Which build of the kernel runs: the compiled one (Cython, built at install) or the source.
 
 Both come from one file, :mod:`sim.model.kernel`. ``setup.py`` compiles a copy of it
 into ``sim.model._kernel_compiled`` and stamps the copy with the SHA-256 of the source
@@ -30,7 +30,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "model" / "kernel.py"
 @dataclass(frozen=True)
 class Engine:
     name: str  # "compiled" or "python"
-    module: ModuleType  # has rep_shifts(campaign, r)
+    module: ModuleType  # a build of sim.model.kernel: Kernel, rep_shifts
     note: str  # why this one
 
 
@@ -40,7 +40,7 @@ def source_sha256(path: Path = SOURCE) -> str:
 
 @cache
 def _compiled() -> tuple[ModuleType | None, str]:
-    """The compiled rep loop if it is built from the current source, and why (not)."""
+    """The compiled kernel if it is built from the current source, and why (not)."""
     try:
         import sim.model._kernel_compiled as compiled
     except ImportError as exc:
@@ -59,18 +59,18 @@ def select(choice: str | None = None, *, warn: bool = True) -> Engine:
     choice = choice or os.environ.get(ENV_VAR) or "auto"
     if choice not in CHOICES:
         raise UserError(f"{ENV_VAR}={choice!r}: must be one of {', '.join(CHOICES)}")
-    import sim.model.kernel as rep_process
+    import sim.model.kernel as kernel
 
     if choice == "python":
-        return Engine("python", rep_process, f"chosen ({ENV_VAR}=python)")
+        return Engine("python", kernel, f"chosen ({ENV_VAR}=python)")
     compiled, why = _compiled()
     if compiled is None:
         if choice == "compiled":
-            raise UserError(f"{ENV_VAR}=compiled, but the compiled rep loop is {why}")
+            raise UserError(f"{ENV_VAR}=compiled, but the compiled kernel is {why}")
         if warn:
-            _warn_once(f"dialsim runs the pure-Python rep loop (same results, slower): "
+            _warn_once(f"dialsim runs the pure-Python kernel (same results, slower): "
                        f"the compiled one is {why}")
-        return Engine("python", rep_process, f"compiled rep loop {why}")
+        return Engine("python", kernel, f"compiled kernel {why}")
     return Engine("compiled", compiled, why)
 
 

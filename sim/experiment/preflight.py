@@ -6,8 +6,9 @@ lazy), update it here and nowhere else. It errs on the high side for the dominan
 terms, measured on the bundled baseline (docs/limits.md, "Memory"):
 
 - each worker process: ~150 MB of interpreter and libraries, plus per replication
-  the pre-drawn table of ``prospects x max_attempts x DRAWS_PER_ATTEMPT`` float32
-  values and ~256 bytes of other state per prospect;
+  the table of ``prospects x max_attempts x DRAWS_PER_ATTEMPT`` float32 values (drawn
+  as the dialler reaches prospects: the estimate assumes it reaches all of them) and
+  ~256 bytes of other state per prospect;
 - the parent: ~200 MB, plus ~400 bytes per timeline row it collects (strategies x
   replications x (days + 1) x 24) and per caller-ID row (strategies x replications
   x days x numbers).

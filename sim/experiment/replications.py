@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from sim.experiment.executors import Executor, SerialExecutor
 from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from sim.experiment.engine import select as select_engine
 from sim.model.campaign import Campaign
 from sim.store.results import CallLogWriter
 from sim.scenario.schema import Scenario
@@ -51,6 +52,7 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
     started = time.perf_counter()
     scenario = Scenario.model_validate(task.scenario)
     world = build_world(scenario, task.seed, task.replication)
+    kernel = select_engine(warn=False).module  # runs and sweeps warn once, up front
     specs = {spec.name: spec for spec in scenario.strategies}
     rows, parts = [], []
     timeline = {name: [] for name in TIMELINE_SCHEMA.names}
@@ -63,7 +65,8 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
             path = Path(task.calls_dir) / f"calls-r{task.replication:05d}-{len(parts):03d}.parquet"
             log = CallLogWriter(path, name, task.replication)
             parts.append(str(path))
-        campaign = Campaign(scenario, world, table, len(policy.message_labels), call_log=log)
+        campaign = Campaign(scenario, world, table, len(policy.message_labels),
+                            kernel=kernel, call_log=log)
         metrics = campaign.run()
         if log is not None:
             log.close()

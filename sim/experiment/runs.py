@@ -135,7 +135,7 @@ def execute_run(
             "replications": replications,
             "strategies": list(strategies),
             "baseline": baseline,
-            "versions": environment_versions(),
+            "versions": environment_versions(select_engine(warn=False).name),
             "command": command_line(),
             "started_at": started_at,
             "timings_s": {

@@ -832,7 +832,7 @@ def _manifest(sweep: Sweep, executor: Executor, executor_label: str) -> dict:
         "points_expected": len(sweep.points),
         "duplicate_points_dropped": sweep.duplicates_dropped,
         "points": [{"point_id": p.point_id, "hash": p.hash} for p in sweep.points],
-        "versions": environment_versions(),
+        "versions": environment_versions(select_engine(warn=False).name),
         "command": command_line(),
         "executor": executor_label,
         "workers": executor.workers,

@@ -1,79 +1,121 @@
-"""One rep's shifts: the simpy process of a rep, with the power-dialer dial inline.
+"""The kernel: every rule of a campaign, written once, for every dialer mode.
 
-This is the model's hot path (docs/performance.md). It is plain Python that Cython
-compiles as it is ("pure Python mode"): the annotations below are C types when
-compiled and mere comments when interpreted. ``setup.py`` builds the compiled twin
-``sim.model._kernel_compiled`` from this file at install time; :mod:`sim.experiment.engine`
-chooses which one runs. Both give identical results, number for number
-(tests/test_fast_path.py and tests/test_engine.py).
+:class:`Kernel` holds a campaign's state in typed arrays (per prospect, per rep, per
+hour) and has one method per step of a dial: ``next_prospect``, ``start_attempt``,
+``plan_line`` (what the prospect's phone does), ``rep_handling`` (what that costs the
+rep), ``account`` (rep time, overtime), ``apply`` (counters and the prospect's history:
+screening, messages heard, callbacks, opt-outs), ``requeue`` (back on the list), plus
+callbacks and return calls. The simpy processes below compose these steps: the power
+dialer (one line, one timeout per dial), the parallel and predictive dialers (a batch
+of lines, the first live answer bridged), idling, inbound callbacks and return calls.
+Each rule exists here and nowhere else; docs/model.md writes every one out.
 
-The inline dial's steps, and the order of every state change, are those of
-:meth:`Campaign._power_dial <sim.model.campaign.Campaign._power_dial>`
-(``_next_prospect``, ``_start_attempt``, ``_plan_line``, ``_rep_handling``,
-``_account``, ``_apply``, ``_requeue``), which the parallel dialer and the rare
-outcomes use: a rule changed there must be changed here too (tests/test_fast_path.py
-runs both and compares every number and call).
+This file is plain Python that Cython compiles as it is ("pure Python mode"): the
+annotations are C types when compiled and mere comments when interpreted. ``setup.py``
+builds ``sim.model._kernel_compiled`` from it at install time; which of the two runs
+is chosen by the caller (:mod:`sim.experiment.engine`), never by the model. Both give
+the same numbers, value for value (tests/test_golden.py runs both).
 
-Written for speed, with the same arithmetic as the methods:
+Written for exactness as well as speed:
 
-- ``int(t // 3600.0)`` is costly, so the hour of a dial's start and of its
-  resolution are kept and recomputed only when time passes the hour's end (a rep's
-  clock never goes back);
-- draws are read one by one from a flat view of the world (the same float32 values
-  ``tolist()`` gives; a float32 read widens to the same double in C and Python);
 - Python's float ``//`` and ``%`` are not C's ``floor(a / b)`` and ``fmod``: compiled
-  code uses :func:`_floordiv` and :func:`_mod`, which give Python's results
-  (tests/test_engine.py checks them against Python's operators);
-- no expression adds two float32 values (C would add them in single precision).
+  code uses :func:`_floordiv` and :func:`_mod`, which give Python's results;
+- draws are float32 values read one by one (a float32 widens to the same double in C
+  and Python); no expression adds two float32 values (C would add them in single
+  precision);
+- no state is shared between reps through the scratch fields (``resolve_s`` and the
+  like) across a ``yield``: a process reads them into locals at once.
 """
 
-import heapq
+
+import math
+from array import array
 
 import cython
 import simpy
 
-if cython.compiled:  # C's floor: math.floor would be a Python call returning an int
-    from cython.cimports.libc.math import floor
-else:
-    from math import floor
+if cython.compiled:  # C's floor and exp: math.floor would be a Python call returning an int
+    from cython.cimports.libc.math import NAN, exp, floor, pow, sqrt
+else:  # for a base >= 0, math.pow is C's pow, as Python's ** is
+    from math import exp, floor, pow, sqrt, nan as NAN
 
-import sim.model.campaign as model
-from sim.model.strategies import SILENT as _SILENT_CODE
-from sim.model.streams import ATTEMPT_PURPOSES
+from sim.model import codes
+from sim.model.streams import COL
+from sim.model.strategies import SILENT as _SILENT_MESSAGE
+from sim.model.streams import N_PURPOSES as _N_PURPOSES
 
-DAY_S = cython.declare(cython.double, model.DAY_S)
-SILENT = cython.declare(cython.int, _SILENT_CODE)
-ACTIVE = cython.declare(cython.int, model.ACTIVE)
-EXHAUSTED = cython.declare(cython.int, model.EXHAUSTED)
-REACHED = cython.declare(cython.int, model.REACHED)
-OPTED_OUT = cython.declare(cython.int, model.OPTED_OUT)
-BAD_NUMBER = cython.declare(cython.int, model.BAD_NUMBER)
-OFF = cython.declare(cython.int, model.OFF)
-DIALLING = cython.declare(cython.int, model.DIALLING)
-BUSY = cython.declare(cython.int, model.BUSY)
-T_DIALLING = cython.declare(cython.Py_ssize_t, model.T_DIALLING)
-T_VOICEMAIL = cython.declare(cython.Py_ssize_t, model.T_VOICEMAIL)
-T_TALKING = cython.declare(cython.Py_ssize_t, model.T_TALKING)
-T_WRAPUP = cython.declare(cython.Py_ssize_t, model.T_WRAPUP)
-C_AVAILABLE = cython.declare(cython.Py_ssize_t, model._C_AVAILABLE)
-C_PICKUP = cython.declare(cython.Py_ssize_t, model._C_PICKUP)
-C_RING = cython.declare(cython.Py_ssize_t, model._C_RING)
-C_VMBOX = cython.declare(cython.Py_ssize_t, model._C_VMBOX)
-C_AMD = cython.declare(cython.Py_ssize_t, model._C_AMD)
-C_RIGHT = cython.declare(cython.Py_ssize_t, model._C_RIGHT)
-C_TALK = cython.declare(cython.Py_ssize_t, model._C_TALK)
-C_WRAP = cython.declare(cython.Py_ssize_t, model._C_WRAP)
-C_GK = cython.declare(cython.Py_ssize_t, model._C_GK)
-C_LISTEN = cython.declare(cython.Py_ssize_t, model._C_LISTEN)
-C_CALLBACK = cython.declare(cython.Py_ssize_t, model._C_CALLBACK)
-C_CB_DELAY = cython.declare(cython.Py_ssize_t, model._C_CB_DELAY)
-C_OPT = cython.declare(cython.Py_ssize_t, model._C_OPT)
-C_FOLLOW = cython.declare(cython.Py_ssize_t, model._C_FOLLOW)
-# the dial's outcomes, as the call log and Campaign._apply name them
-O_BAD, O_CONNECT, O_GATEKEEPER = model.O_BAD, model.O_CONNECT, model.O_GATEKEEPER
-O_AMD_HANGUP, O_NO_ANSWER = model.O_AMD_HANGUP, model.O_NO_ANSWER
-O_VM_LEFT, O_VM_SILENT = model.O_VM_LEFT, model.O_VM_SILENT
-SKIPPED_STATUSES = (model.REACHED, model.OPTED_OUT)
+DAY_S = cython.declare(cython.double, codes.DAY_S)
+INF = cython.declare(cython.double, float("inf"))
+SILENT = cython.declare(cython.int, _SILENT_MESSAGE)  # a silent hang-up, no message
+
+ACTIVE = cython.declare(cython.int, codes.ACTIVE)
+REACHED = cython.declare(cython.int, codes.REACHED)
+OPTED_OUT = cython.declare(cython.int, codes.OPTED_OUT)
+BAD_NUMBER = cython.declare(cython.int, codes.BAD_NUMBER)
+EXHAUSTED = cython.declare(cython.int, codes.EXHAUSTED)
+OFF = cython.declare(cython.int, codes.OFF)
+IDLE = cython.declare(cython.int, codes.IDLE)
+DIALLING = cython.declare(cython.int, codes.DIALLING)
+BUSY = cython.declare(cython.int, codes.BUSY)
+T_DIALLING = cython.declare(cython.int, codes.T_DIALLING)
+T_TALKING = cython.declare(cython.int, codes.T_TALKING)
+T_VOICEMAIL = cython.declare(cython.int, codes.T_VOICEMAIL)
+T_WRAPUP = cython.declare(cython.int, codes.T_WRAPUP)
+T_IDLE = cython.declare(cython.int, codes.T_IDLE)
+L_BAD = cython.declare(cython.int, codes.L_BAD)
+L_HUMAN = cython.declare(cython.int, codes.L_HUMAN)
+L_AMD_HANGUP = cython.declare(cython.int, codes.L_AMD_HANGUP)
+L_MACHINE_TO_REP = cython.declare(cython.int, codes.L_MACHINE_TO_REP)
+L_MACHINE_DETECTED = cython.declare(cython.int, codes.L_MACHINE_DETECTED)
+L_NO_ANSWER = cython.declare(cython.int, codes.L_NO_ANSWER)
+O_BAD = cython.declare(cython.int, codes.O_BAD)
+O_CONNECT = cython.declare(cython.int, codes.O_CONNECT)
+O_GATEKEEPER = cython.declare(cython.int, codes.O_GATEKEEPER)
+O_ABANDONED = cython.declare(cython.int, codes.O_ABANDONED)
+O_AMD_HANGUP = cython.declare(cython.int, codes.O_AMD_HANGUP)
+O_VM_LEFT = cython.declare(cython.int, codes.O_VM_LEFT)
+O_VM_SILENT = cython.declare(cython.int, codes.O_VM_SILENT)
+O_NO_ANSWER = cython.declare(cython.int, codes.O_NO_ANSWER)
+O_CANCELLED = cython.declare(cython.int, codes.O_CANCELLED)
+N_BAD = cython.declare(cython.int, codes.N_BAD)
+N_CONNECTS = cython.declare(cython.int, codes.N_CONNECTS)
+N_GATEKEEPERS = cython.declare(cython.int, codes.N_GATEKEEPERS)
+N_ABANDONED = cython.declare(cython.int, codes.N_ABANDONED)
+N_AMD_HANGUPS = cython.declare(cython.int, codes.N_AMD_HANGUPS)
+N_HEARD = cython.declare(cython.int, codes.N_HEARD)
+N_SILENT = cython.declare(cython.int, codes.N_SILENT)
+N_NO_ANSWER = cython.declare(cython.int, codes.N_NO_ANSWER)
+N_CANCELLED = cython.declare(cython.int, codes.N_CANCELLED)
+N_CB_RECEIVED = cython.declare(cython.int, codes.N_CB_RECEIVED)
+N_INBOUND = cython.declare(cython.int, codes.N_INBOUND)
+N_CB_MISSED = cython.declare(cython.int, codes.N_CB_MISSED)
+N_CB_MESSAGES = cython.declare(cython.int, codes.N_CB_MESSAGES)
+N_RETURN_CALLS = cython.declare(cython.int, codes.N_RETURN_CALLS)
+N_RETURN_CONNECTS = cython.declare(cython.int, codes.N_RETURN_CONNECTS)
+N_OPT_OUTS = cython.declare(cython.int, codes.N_OPT_OUTS)
+OUTCOME_NAMES = codes.OUTCOME_NAMES
+
+N_PURPOSES = cython.declare(cython.Py_ssize_t, _N_PURPOSES)
+C_AVAILABLE = cython.declare(cython.Py_ssize_t, COL["available"])
+C_PICKUP = cython.declare(cython.Py_ssize_t, COL["pickup"])
+C_RING = cython.declare(cython.Py_ssize_t, COL["ring_delay_s"])
+C_VMBOX = cython.declare(cython.Py_ssize_t, COL["voicemail_box"])
+C_AMD = cython.declare(cython.Py_ssize_t, COL["amd_error"])
+C_RIGHT = cython.declare(cython.Py_ssize_t, COL["right_party"])
+C_TALK = cython.declare(cython.Py_ssize_t, COL["talk_s"])
+C_WRAP = cython.declare(cython.Py_ssize_t, COL["wrap_s"])
+C_GK = cython.declare(cython.Py_ssize_t, COL["gatekeeper_talk_s"])
+C_LISTEN = cython.declare(cython.Py_ssize_t, COL["listen"])
+C_CALLBACK = cython.declare(cython.Py_ssize_t, COL["callback"])
+C_CB_DELAY = cython.declare(cython.Py_ssize_t, COL["callback_delay_s"])
+C_CB_MSG = cython.declare(cython.Py_ssize_t, COL["callback_message"])
+C_RET_ANSWER = cython.declare(cython.Py_ssize_t, COL["return_answer"])
+C_RET_RING = cython.declare(cython.Py_ssize_t, COL["return_ring_delay_s"])
+C_IN_TALK = cython.declare(cython.Py_ssize_t, COL["inbound_talk_s"])
+C_OPT = cython.declare(cython.Py_ssize_t, COL["opt_out"])
+C_RESEARCH = cython.declare(cython.Py_ssize_t, COL["research_s"])
+C_SETUP = cython.declare(cython.Py_ssize_t, COL["connect_setup_s"])
+C_FOLLOW = cython.declare(cython.Py_ssize_t, COL["follow_up"])
 
 
 @cython.cfunc
@@ -110,16 +152,8 @@ def _mod(a: cython.double, b: cython.double) -> cython.double:
 @cython.inline
 @cython.exceptval(check=False)
 def _hour_of(t: cython.double) -> cython.Py_ssize_t:
-    """``int(t // 3600.0)``."""
+    """``int(t // 3600.0)``: the hour index of time ``t``."""
     return cython.cast(cython.Py_ssize_t, _floordiv(t, 3600.0))
-
-
-@cython.cfunc
-@cython.exceptval(-1)
-def _below(t: cython.double, p: cython.Py_ssize_t, key: tuple) -> cython.bint:
-    """``(t, p) < key`` for a retry-list key ``(time, prospect)``."""
-    key_t: cython.double = key[0]
-    return t < key_t or (t == key_t and p < key[1])
 
 
 def float_ops(a: cython.double, b: cython.double) -> tuple:
@@ -127,114 +161,1179 @@ def float_ops(a: cython.double, b: cython.double) -> tuple:
     return _floordiv(a, b), _mod(a, b)
 
 
-def rep_shifts(self, r: cython.Py_ssize_t):
-    """Rep ``r``'s shifts on campaign ``self``: a simpy process (a generator)."""
-    env = self.env
+class Inbound:
+    """Interrupt cause: an inbound callback from prospect ``p`` (origin attempt ``a``)."""
+
+    __slots__ = ("p", "a")
+
+    def __init__(self, p, a):
+        self.p, self.a = p, a
+
+
+RESCAN = "rescan"  # interrupt cause: an idle rep should look at the list again
+
+
+class _Arrival:
+    """A simpy event callback: prospect ``p`` calls back now."""
+
+    __slots__ = ("kernel", "p", "a")
+
+    def __init__(self, kernel, p, a):
+        self.kernel, self.p, self.a = kernel, p, a
+
+    def __call__(self, event):
+        self.kernel.inbound_arrives(self.p, self.a)
+
+
+# ---------------------------------------------------------------------- pacing
+@cython.ccall
+def expected_abandon_rate(q: cython.double, level: cython.double) -> cython.double:
+    """Abandoned / live answers when ``level`` lines each reach a person with prob ``q``
+    and every person after the first in a batch is abandoned."""
+    if q <= 0 or level <= 1:
+        return 0.0
+    return max(0.0, 1.0 - (1.0 - pow(1.0 - q, level)) / (level * q))  # >= 0 despite rounding
+
+
+@cython.ccall
+def level_for_abandon_rate(q: cython.double, target: cython.double, low: cython.double,
+                           high: cython.double) -> cython.double:
+    """The level in [low, high] whose expected abandon rate is ``target``: 40 steps of
+    bisection, each keeping the half where ``expected_abandon_rate(q, mid) < target``.
+
+    The same result, step for step, as evaluating ``expected_abandon_rate`` at every
+    midpoint, for a fifth of the cost: ``(1 - q)^mid`` is the geometric mean of its
+    values at the two ends (``sqrt`` of their product), an estimate within a few ulps
+    that decides a step only when it clears the target by a margin a thousand times
+    its error bound; otherwise the exact ``pow`` decides, as it always would."""
+    if not (q > 0) or expected_abandon_rate(q, high) <= target:
+        return high
+    if expected_abandon_rate(q, low) >= target:
+        return low
+    base: cython.double = 1.0 - q
+    power_low: cython.double = pow(base, low)
+    power_high: cython.double = pow(base, high)
+    # rate(mid) < target  <=>  1 - power > (1 - target) * mid * q  (mid * q > 0)
+    keep: cython.double = 1.0 - target
+    mid: cython.double
+    mq: cython.double
+    power: cython.double
+    gap: cython.double
+    margin: cython.double
+    below: cython.bint
+    i: cython.int
+    for i in range(40):
+        mid = 0.5 * (low + high)
+        mq = mid * q
+        power = sqrt(power_low * power_high)
+        gap = (1.0 - power) - keep * mq
+        margin = 1e-12 * (1.0 + mq)
+        below = gap > margin
+        if not below and gap >= -margin:  # too close to call on the estimate: the exact rule
+            power = pow(base, mid)
+            below = expected_abandon_rate(q, mid) < target
+        # (conditional moves, not branches: which half is kept is a coin toss)
+        low = mid if below else low
+        power_low = power if below else power_low
+        high = high if below else mid
+        power_high = power_high if below else power
+    return low
+
+
+@cython.final
+@cython.cclass
+class Pacer:
+    """How many lines each batch dials (docs/model.md, "Pacing").
+
+    - power: one line, always; parallel: a fixed level (a fractional level such as
+      2.4 alternates 2 and 3 lines, error diffusion per rep, so the long-run average
+      is exactly 2.4; no random stream is consumed);
+    - predictive (``adapts``): the team's level adapts to hold the abandon rate at the
+      target. Predict: ``q``, the chance a line dialled now reaches a person, is
+      estimated as live answers per line over roughly the last ``answer_window_lines``
+      lines (exponentially weighted, capped at 1); in a batch of ``n`` lines the first
+      person is bridged and any other abandoned, so the expected abandon rate is
+      ``1 - (1 - (1 - q)^n) / (n q)``; the level is the ``n`` that makes it equal the
+      working target. Correct: the working target is the target times ``trim``, and
+      ``trim *= exp(gain * (target - observed) / target)`` per live answer, ``observed``
+      over the last ``window_live_answers`` live answers, bounded to 0.25-4.
+    """
+
+    adapts: cython.bint
+    target: cython.double
+    warmup: cython.Py_ssize_t
+    min_level: cython.double
+    max_level: cython.double
+    gain: cython.double
+    decay: cython.double
+    decay_power: cython.double[::1]  # decay ** k for k = 0 .. max lines (the same pow)
+    lines_weighted: cython.double  # exponentially weighted lines dialled
+    live_weighted: cython.double  # exponentially weighted live answers
+    window: cython.int[::1]  # the last live answers, 1 = abandoned (a ring)
+    window_size: cython.Py_ssize_t
+    window_count: cython.Py_ssize_t
+    window_next: cython.Py_ssize_t
+    abandoned_in_window: cython.Py_ssize_t
+    answers_seen: cython.Py_ssize_t
+    carry: cython.double[::1]  # per rep: the dithering carry
+    level = cython.declare(cython.double, visibility="readonly")
+    trim = cython.declare(cython.double, visibility="readonly")
+
+    def __init__(self, level: float, reps: int, adapts: bool = False,
+                 target_abandon_rate: float = 0.03, window_live_answers: int = 200,
+                 warmup_live_answers: int = 30, min_level: float = 1.0,
+                 max_level: float = 1.0, gain: float = 0.01, answer_window_lines: int = 1000):
+        self.level = level
+        self.adapts = adapts
+        self.target = target_abandon_rate
+        self.warmup = warmup_live_answers
+        self.min_level, self.max_level = min_level, max_level
+        self.gain = gain
+        self.trim = 1.0  # working target = target x trim
+        self.decay = 1.0 - 1.0 / answer_window_lines
+        self.decay_power = array("d", [self.decay ** k for k in range(int(max_level) + 2)])
+        self.lines_weighted = self.live_weighted = 0.0
+        self.window = array("i", [0]) * window_live_answers
+        self.window_size = window_live_answers
+        self.window_count = self.window_next = self.abandoned_in_window = 0
+        self.answers_seen = 0
+        self.carry = array("d", [0.0]) * reps
+
+    @cython.ccall
+    def answer_rate(self) -> cython.double:
+        """Estimated P(a line is answered by a person): a probability, at most 1 (AMD
+        hang-ups count as live answers of lines already discounted)."""
+        if not self.lines_weighted:
+            return NAN
+        return min(1.0, self.live_weighted / self.lines_weighted)
+
+    @cython.ccall
+    def rolling_rate(self) -> cython.double:
+        """Abandoned share of the last ``window_live_answers`` live answers."""
+        if not self.window_count:
+            return NAN
+        return self.abandoned_in_window / cython.cast(cython.double, self.window_count)
+
+    @cython.ccall
+    def lines_for(self, r: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """Rep ``r``'s next batch: the level, dithered to whole lines (at least one)."""
+        self.carry[r] += self.level
+        n: cython.double = floor(self.carry[r] + 1e-12)
+        self.carry[r] -= n
+        return max(1, cython.cast(cython.Py_ssize_t, n))
+
+    @cython.ccall
+    def dialled(self, lines: cython.Py_ssize_t):
+        """A batch of ``lines`` lines was dialled."""
+        if not self.adapts:
+            return
+        weight: cython.double = self.decay_power[lines]  # decay ** lines
+        self.lines_weighted = self.lines_weighted * weight + lines
+        self.live_weighted *= weight
+
+    @cython.ccall
+    def record(self, abandoned: cython.bint):
+        """One live answer: bridged (False) or abandoned (True); trims the working target."""
+        if not self.adapts:
+            return
+        self.live_weighted += 1.0
+        self.answers_seen += 1
+        if self.window_count == self.window_size:
+            self.abandoned_in_window -= self.window[self.window_next]
+        else:
+            self.window_count += 1
+        self.window[self.window_next] = 1 if abandoned else 0
+        self.window_next = (self.window_next + 1) % self.window_size
+        self.abandoned_in_window += 1 if abandoned else 0
+        error: cython.double
+        if self.answers_seen >= self.warmup and self.target > 0:
+            error = (self.target - self.rolling_rate()) / self.target
+            self.trim = min(4.0, max(0.25, self.trim * exp(self.gain * error)))
+
+    @cython.ccall
+    def adjust(self):
+        """Set the level for the next batch; call once per batch."""
+        if not self.adapts or self.answers_seen < self.warmup or not self.lines_weighted:
+            return
+        self.level = level_for_abandon_rate(self.answer_rate(), self.target * self.trim,
+                                            self.min_level, self.max_level)
+
+
+def make_pacer(scenario) -> Pacer:
+    """The pacer a scenario's dialer settings describe."""
+    dialer, reps, lines = scenario.dialer, scenario.team.reps, scenario.team.lines_per_rep
+    mode = dialer.resolved_mode(lines)
+    if mode == "power":
+        return Pacer(1.0, reps)
+    if mode == "parallel":
+        return Pacer(dialer.resolved_level(lines), reps)
+    p = dialer.predictive
+    return Pacer(min(p.initial_level, lines), reps, adapts=True,
+                 target_abandon_rate=p.target_abandon_rate,
+                 window_live_answers=p.window_live_answers,
+                 warmup_live_answers=p.warmup_live_answers, min_level=p.min_level,
+                 max_level=float(lines), gain=p.gain, answer_window_lines=p.answer_window_lines)
+
+
+# ---------------------------------------------------------------------- caller ID
+FIXED = cython.declare(cython.int, 0)
+ROUND_ROBIN = cython.declare(cython.int, 1)
+LEAST_USED = cython.declare(cython.int, 2)
+_ROTATIONS = {"fixed": 0, "round_robin": 1, "least_used": 2}
+
+
+@cython.final
+@cython.cclass
+class CallerIdNumbers:
+    """Caller-ID numbers: which number each dial shows, and when a number gets a spam
+    label (docs/model.md, "Caller-ID numbers and reputation").
+
+    - the team dials from a pool: ``pool = "per_rep"`` gives every rep its own
+      ``numbers_per_pool`` numbers, ``"team"`` one shared pool of ``numbers_per_pool``;
+    - ``rotation``: ``fixed`` (a rep always shows the same number: its first, or in a
+      team pool number ``rep mod pool size``), ``round_robin`` (each dial takes the
+      next number of the pool), ``least_used`` (the pool's number with the fewest
+      dials today; ties to the lowest index);
+    - a dial that ends without a conversation (no answer, voicemail with no message,
+      abandoned, AMD hang-up, bad number, cancelled; a voicemail message left counts
+      too unless ``voicemail_left_is_completed``) is a **short call** for its number;
+    - at the end of each day an unlabelled number with ``S`` short calls that day is
+      labelled "spam likely" with probability ``1 - exp(-hazard_per_short_call x
+      max(0, S - free_short_calls_per_day))``; a label lasts ``label_days`` days
+      (null: for good). A labelled number multiplies pick-up by
+      ``labelled_pickup_mult``; ``local_presence_pickup_mult`` multiplies it on
+      every dial. Label draws come from their own stream, one uniform per (day, number).
+    """
+
+    per_rep: cython.bint
+    pool_size: cython.Py_ssize_t
+    rotation: cython.int
+    cursor: cython.int[::1]  # round robin: per rep, or shared at index 0
+    dials: cython.int[::1]  # today's dials per number
+    short: cython.int[::1]  # today's short calls per number
+    labelled_until_day: cython.longlong[::1]  # labelled while day < this
+    labelled: cython.int[::1]  # 1 while labelled today
+    base_mult: cython.double
+    labelled_mult: cython.double
+    config: object
+    label_draws: object
+    n_numbers = cython.declare(cython.Py_ssize_t, visibility="readonly")
+    today = cython.declare(cython.Py_ssize_t, visibility="readonly")
+    timeline = cython.declare(dict, visibility="readonly")
+    numbers_ever_labelled = cython.declare(set, visibility="readonly")
+
+    def __init__(self, config, reps: int, days: int, label_draws):
+        self.config = config
+        size: cython.Py_ssize_t = config.numbers_per_pool
+        self.per_rep = config.pool == "per_rep"
+        self.n_numbers = size * reps if self.per_rep else size
+        self.pool_size = size
+        self.rotation = _ROTATIONS[config.rotation]
+        self.label_draws = label_draws  # (days, n_numbers) uniforms
+        self.cursor = array("i", [0]) * reps
+        self.dials = array("i", [0]) * self.n_numbers
+        self.short = array("i", [0]) * self.n_numbers
+        self.labelled_until_day = array("q", [-1]) * self.n_numbers
+        self.labelled = array("i", [0]) * self.n_numbers
+        self.timeline = {"day": [], "number": [], "dials": [], "short_calls": [],
+                         "labelled": [], "labelled_today": []}
+        self.today = 0
+        self.base_mult = config.local_presence_pickup_mult
+        self.labelled_mult = config.labelled_pickup_mult * config.local_presence_pickup_mult
+        self.numbers_ever_labelled = set()
+
+    @cython.ccall
+    def number_for(self, rep: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """The number the next dial of ``rep`` shows."""
+        first: cython.Py_ssize_t = rep * self.pool_size if self.per_rep else 0
+        if self.rotation == FIXED:
+            return first if self.per_rep else rep % self.pool_size
+        if self.rotation == ROUND_ROBIN:
+            cursor: cython.Py_ssize_t = rep if self.per_rep else 0
+            i: cython.Py_ssize_t = self.cursor[cursor]
+            self.cursor[cursor] = (i + 1) % self.pool_size
+            return first + i
+        best: cython.Py_ssize_t = first
+        n: cython.Py_ssize_t
+        for n in range(first + 1, first + self.pool_size):
+            if self.dials[n] < self.dials[best]:
+                best = n
+        return best
+
+    @cython.ccall
+    def pickup_mult(self, number: cython.Py_ssize_t) -> cython.double:
+        """Pick-up multiplier of a dial showing ``number`` today."""
+        return self.labelled_mult if self.labelled[number] else self.base_mult
+
+    @cython.ccall
+    def is_labelled(self, number: cython.Py_ssize_t) -> cython.bint:
+        return self.labelled[number] != 0
+
+    @cython.ccall
+    def record(self, number: cython.Py_ssize_t, short: cython.bint):
+        """A dial showing ``number`` ended; ``short``: without a conversation."""
+        self.dials[number] += 1
+        if short:
+            self.short[number] += 1
+
+    def end_of_day(self, day: int) -> None:
+        """Record the day, draw new labels, reset the counts; the next day is ``day + 1``."""
+        cfg = self.config
+        draws = self.label_draws[day]
+        tl = self.timeline
+        for n in range(self.n_numbers):
+            labelled_now = self.today < self.labelled_until_day[n]
+            newly = False
+            if not labelled_now:
+                excess = max(0, self.short[n] - cfg.free_short_calls_per_day)
+                p_label = 1.0 - math.exp(-cfg.hazard_per_short_call * excess)
+                if excess and draws[n] < p_label:
+                    newly = True
+                    self.numbers_ever_labelled.add(n)
+                    self.labelled_until_day[n] = (
+                        10**9 if cfg.label_days is None else day + 1 + cfg.label_days
+                    )
+            tl["day"].append(day)
+            tl["number"].append(n)
+            tl["dials"].append(self.dials[n])
+            tl["short_calls"].append(self.short[n])
+            tl["labelled"].append(labelled_now)
+            tl["labelled_today"].append(newly)
+            self.dials[n] = 0
+            self.short[n] = 0
+        self.today = day + 1
+        for n in range(self.n_numbers):
+            self.labelled[n] = 1 if self.today < self.labelled_until_day[n] else 0
+
+
+@cython.final
+@cython.cclass
+class Kernel:
+    """A campaign's state and rules. Built by :class:`sim.model.campaign.Campaign`,
+    which owns the arrays (the kernel holds typed views of them) and the simpy world."""
+
+    # the simpy world and the Python-side collaborators
+    env: object
+    campaign: object
+    table: object  # the replication's DrawTable (grows as prospects are dialled)
+    procs: list
+    idle_wake: dict  # rep -> time an idle rep wakes on its own (in the order reps idled)
+    idle_wake_bound: cython.double  # >= the wake of every idle rep
+    return_queues: list
+    call_log: object
+    pacer: Pacer
+    pacing_adapts: cython.bint
+    numbers: CallerIdNumbers  # None unless the scenario models caller-ID numbers
+    cid_on: cython.bint
+    screen_by_number: object  # dict (prospect, number) -> multiplier, or None
+    voicemail_left_is_completed: cython.bint
+    any_rep: cython.bint
+    # per prospect
+    n: cython.Py_ssize_t
+    status: cython.int[::1]
+    bad: cython.int[::1]
+    attempts: cython.int[::1]
+    vm_encounters: cython.int[::1]
+    touches: cython.int[::1]
+    owner: cython.int[::1]
+    day_of_last: cython.int[::1]
+    attempts_today: cython.int[::1]
+    reached_at_attempt: cython.int[::1]
+    heard: cython.int[::1]
+    number_of: cython.int[::1]
+    pickup: cython.double[::1]
+    reach: cython.double[::1]
+    vm_box: cython.double[::1]
+    right_party: cython.double[::1]
+    propensity: cython.double[::1]
+    offset: cython.double[::1]
+    # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
+    draws: cython.float[::1]
+    drawn: cython.Py_ssize_t
+    n_att: cython.Py_ssize_t
+    # the retry list: a sorted run (ring buffer) and a binary heap of (time, prospect)
+    run_times: cython.double[::1]
+    run_prospects: cython.int[::1]
+    run_first: cython.Py_ssize_t
+    run_size: cython.Py_ssize_t
+    heap_times: cython.double[::1]
+    heap_prospects: cython.int[::1]
+    heap_size: cython.Py_ssize_t
+    next_fresh: cython.Py_ssize_t
+    # per rep
+    reps: cython.Py_ssize_t
+    lines: cython.Py_ssize_t
+    power: cython.bint
+    rep_state: cython.int[::1]
+    ring_end: cython.double[::1]
+    # a batch of lines (parallel and predictive): rep r's slots are r*lines .. +lines-1
+    batch_p: cython.int[::1]
+    batch_a: cython.int[::1]
+    batch_kind: cython.int[::1]
+    batch_order: cython.int[::1]
+    batch_t: cython.double[::1]
+    batch_resolve_s: cython.double[::1]
+    # per hour and totals
+    counts: cython.longlong[::1]
+    time_s: cython.double[::1]
+    overtime_s: cython.double
+    dials_by_hour: cython.longlong[::1]
+    connects_by_hour: cython.longlong[::1]
+    vm_left_by_hour: cython.longlong[::1]
+    abandoned_by_hour: cython.longlong[::1]
+    amd_hangups_by_hour: cython.longlong[::1]
+    live_by_hour: cython.longlong[::1]
+    level_sum_by_hour: cython.double[::1]
+    batches_by_hour: cython.longlong[::1]
+    # calendar
+    days: cython.Py_ssize_t
+    windows: cython.double[::1]  # (start, end) seconds after midnight, flattened
+    n_windows: cython.Py_ssize_t
+    paid_per_day_s: cython.double
+    end_s: cython.double
+    hourly: cython.double[::1]
+    cw_start: cython.double
+    cw_end: cython.double
+    always_in_window: cython.bint
+    # the strategy and the scenario's parameters
+    policy_table: cython.int[::1]
+    n_messages: cython.Py_ssize_t
+    max_attempts: cython.Py_ssize_t
+    max_per_day: cython.Py_ssize_t
+    min_gap_s: cython.double
+    embargo_after_abandon_s: cython.double
+    retries_first: cython.bint
+    count_amd_as_abandon: cython.bint
+    bad_number_s: cython.double
+    ring_timeout_s: cython.double
+    vm_recognise_s: cython.double
+    amd_on: cython.bint
+    amd_delay_s: cython.double
+    amd_false_machine: cython.double
+    amd_false_human: cython.double
+    live_drop: cython.bint
+    beep_wait_s: cython.double
+    message_length_s: cython.double
+    p_listen: cython.double
+    p_callback: cython.double
+    repeat_message_mult: cython.double
+    p_callback_missed_call: cython.double
+    p_message_on_missed_callback: cython.double
+    return_call_answer_prob: cython.double
+    return_call_half_life_h: cython.double
+    silent_miss_mult: cython.double
+    heard_mult: cython.double
+    p_opt_out_connect: cython.double
+    p_opt_out_heard: cython.double
+    opt_out_growth: cython.double
+    p_follow_up: cython.double
+    # scratch: what plan_line and rep_handling decided (read at once by the caller)
+    resolve_s: cython.double
+    message: cython.int
+    voicemail_s: cython.double
+    talk_s: cython.double
+    wrap_s: cython.double
+
+    def __init__(self, campaign):
+        c = campaign
+        s = c.scenario
+        self.campaign = c
+        self.env = c.env
+        self.table = c.world.draws
+        self.procs = c.procs
+        self.idle_wake = {}
+        self.idle_wake_bound = -INF
+        self.return_queues = c.return_queues
+        self.call_log = c.call_log
+        self.pacer = c.pacer
+        self.pacing_adapts = self.pacer.adapts
+        self.numbers = c.callerid
+        self.cid_on = c.callerid is not None
+        self.screen_by_number = c.screen_by_number
+        self.voicemail_left_is_completed = s.caller_id.voicemail_left_is_completed
+        self.any_rep = s.team.inbound_routing == "any_rep"
+        self.n = c.n
+        self.status, self.bad, self.attempts = c.status, c.bad, c.attempts
+        self.vm_encounters, self.touches, self.owner = c.vm_encounters, c.touches, c.owner
+        self.day_of_last, self.attempts_today = c.day_of_last, c.attempts_today
+        self.reached_at_attempt, self.heard = c.reached_at_attempt, c.heard
+        self.number_of = c.number_of
+        self.pickup, self.reach, self.vm_box = c.pickup, c.reach, c.vm_box
+        self.right_party, self.propensity, self.offset = c.right_party, c.propensity, c.offset
+        self.n_att = s.cadence.max_attempts
+        self.drawn = 0
+        self._refresh_draws()
+        self.run_times, self.run_prospects = c.run_times, c.run_prospects
+        self.run_first = self.run_size = 0
+        self.heap_times, self.heap_prospects = c.heap_times, c.heap_prospects
+        self.heap_size = 0
+        self.next_fresh = 0
+        self.reps, self.lines = c.reps, c.lines
+        self.power = c.mode == "power"
+        self.rep_state, self.ring_end = c.rep_state, c.ring_end
+        slots = self.reps * self.lines
+        self.batch_p, self.batch_a = array("i", [0]) * slots, array("i", [0]) * slots
+        self.batch_kind, self.batch_order = array("i", [0]) * slots, array("i", [0]) * slots
+        self.batch_t, self.batch_resolve_s = array("d", [0.0]) * slots, array("d", [0.0]) * slots
+        self.counts, self.time_s = c.counts, c.time_s
+        self.overtime_s = 0.0
+        self.dials_by_hour, self.connects_by_hour = c.dials_by_hour, c.connects_by_hour
+        self.vm_left_by_hour, self.abandoned_by_hour = c.vm_left_by_hour, c.abandoned_by_hour
+        self.amd_hangups_by_hour, self.live_by_hour = c.amd_hangups_by_hour, c.live_by_hour
+        self.level_sum_by_hour, self.batches_by_hour = c.level_sum_by_hour, c.batches_by_hour
+        self.days = c.days
+        self.windows = c.windows_flat
+        self.n_windows = len(c.windows)
+        self.paid_per_day_s = c.paid_per_day_s
+        self.end_s = c.end_s
+        self.hourly = c.hourly
+        self.cw_start, self.cw_end = c.cw_start, c.cw_end
+        self.always_in_window = c.always_in_window
+        self.policy_table, self.n_messages = c.policy_table, c.n_messages
+        cad = s.cadence
+        self.max_attempts, self.max_per_day = cad.max_attempts, cad.max_attempts_per_day
+        self.min_gap_s = cad.min_gap_h * 3600.0
+        self.embargo_after_abandon_s = cad.min_gap_after_abandon_h * 3600.0
+        self.retries_first = cad.list_order == "retries_first"
+        self.count_amd_as_abandon = s.dialer.predictive.count_amd_hangups
+        dialer, amd = s.dialer, s.dialer.amd
+        self.bad_number_s, self.ring_timeout_s = dialer.bad_number_s, dialer.ring_timeout_s
+        self.vm_recognise_s = dialer.vm_recognise_s
+        self.amd_on, self.amd_delay_s = amd.enabled, amd.delay_s
+        self.amd_false_machine, self.amd_false_human = amd.false_machine, amd.false_human
+        vm, cb = s.voicemail, s.callbacks
+        self.live_drop = vm.drop_mode == "live"
+        self.beep_wait_s, self.message_length_s = vm.beep_wait_s, vm.message_length_s
+        self.p_listen, self.p_callback = cb.p_listen, cb.p_callback
+        self.repeat_message_mult = cb.repeat_message_mult
+        self.p_callback_missed_call = cb.p_callback_missed_call
+        self.p_message_on_missed_callback = cb.p_message_on_missed_callback
+        self.return_call_answer_prob = cb.return_call_answer_prob
+        self.return_call_half_life_h = cb.return_call_half_life_h
+        self.silent_miss_mult = s.screening.answer_mult_per_silent_miss
+        self.heard_mult = s.screening.answer_mult_per_voicemail
+        self.p_opt_out_connect = s.opt_out.p_per_connect
+        self.p_opt_out_heard = s.opt_out.p_per_heard_voicemail
+        self.opt_out_growth = s.opt_out.growth_per_touch
+        self.p_follow_up = s.conversation.p_follow_up_after_connect
+
+    # ------------------------------------------------------------------ for Campaign
+    @cython.ccall
+    def overtime(self) -> cython.double:
+        """Rep seconds on calls past the end of a shift window (not paid)."""
+        return self.overtime_s
+
+    @cython.ccall
+    def prospects_taken(self) -> cython.Py_ssize_t:
+        """Prospects taken from the fresh list so far."""
+        return self.next_fresh
+
+    # ------------------------------------------------------------------ draws
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def _refresh_draws(self) -> cython.int:
+        self.draws = self.table.flat()
+        self.drawn = self.table.drawn
+        return 0
+
+    @cython.cfunc
+    @cython.inline
+    @cython.exceptval(check=False)
+    def d(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, col: cython.Py_ssize_t) -> cython.double:
+        """The draw of purpose ``col`` for prospect ``p``'s attempt ``a`` (``p`` below
+        ``drawn``: every prospect is dialled, and so drawn, before its draws are read)."""
+        return self.draws[(p * self.n_att + a) * N_PURPOSES + col]
+
+    # ------------------------------------------------------------------ calendar
+    @cython.cfunc
+    def paid_before(self, t: cython.double) -> cython.double:
+        """Paid rep-seconds (for one rep) in [0, t)."""
+        day: cython.double = _floordiv(t, DAY_S)
+        tod: cython.double = _mod(t, DAY_S)
+        if day >= self.days:
+            return self.days * self.paid_per_day_s
+        total: cython.double = day * self.paid_per_day_s
+        i: cython.Py_ssize_t
+        for i in range(self.n_windows):
+            ws: cython.double = self.windows[2 * i]
+            if tod > ws:
+                total += min(tod, self.windows[2 * i + 1]) - ws
+        return total
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def account(self, cat: cython.int, start: cython.double, dur: cython.double,
+                w_end: cython.double) -> cython.int:
+        """Add ``dur`` seconds from ``start`` to a category; time outside shifts is overtime."""
+        if start + dur <= w_end:
+            self.time_s[cat] += dur
+            return 0
+        paid: cython.double = self.paid_before(start + dur) - self.paid_before(start)
+        self.time_s[cat] += paid
+        self.overtime_s += dur - paid
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def account_dial(self, start: cython.double, dial_s: cython.double, voicemail_s: cython.double,
+                     talk_s: cython.double, wrap_s: cython.double, w_end: cython.double) -> cython.int:
+        """The rep time of a power-dialer dial, part by part."""
+        t: cython.double
+        if start + (dial_s + voicemail_s + talk_s + wrap_s) <= w_end - 1.0:
+            # inside the window, every part (1 s margin for rounding): no overtime check
+            self.time_s[T_DIALLING] += dial_s
+            if voicemail_s:
+                self.time_s[T_VOICEMAIL] += voicemail_s
+            if talk_s:
+                self.time_s[T_TALKING] += talk_s
+            if wrap_s:
+                self.time_s[T_WRAPUP] += wrap_s
+            return 0
+        self.account(T_DIALLING, start, dial_s, w_end)
+        t = start + dial_s
+        if voicemail_s:
+            self.account(T_VOICEMAIL, t, voicemail_s, w_end)
+            t += voicemail_s
+        if talk_s:
+            self.account(T_TALKING, t, talk_s, w_end)
+            t += talk_s
+        if wrap_s:
+            self.account(T_WRAPUP, t, wrap_s, w_end)
+        return 0
+
+    # ------------------------------------------------------------------ the retry list
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def retry_push(self, eligible: cython.double, p: cython.Py_ssize_t) -> cython.int:
+        """Put ``p`` on the retry list at ``eligible``. A key above the sorted run's last
+        key (most are: the gap is the same for everyone) goes on the run at O(1), the
+        others on the heap; keys are unique (a prospect waits at most once)."""
+        size: cython.Py_ssize_t = self.run_size
+        last: cython.Py_ssize_t = (self.run_first + size - 1) % self.n
+        if not size or self.run_times[last] < eligible or (
+                self.run_times[last] == eligible and self.run_prospects[last] < p):
+            slot: cython.Py_ssize_t = (self.run_first + size) % self.n
+            self.run_times[slot] = eligible
+            self.run_prospects[slot] = p
+            self.run_size = size + 1
+            return 0
+        # sift up
+        i: cython.Py_ssize_t = self.heap_size
+        self.heap_size = i + 1
+        parent: cython.Py_ssize_t
+        while i > 0:
+            parent = (i - 1) >> 1
+            if eligible < self.heap_times[parent] or (
+                    eligible == self.heap_times[parent] and p < self.heap_prospects[parent]):
+                self.heap_times[i] = self.heap_times[parent]
+                self.heap_prospects[i] = self.heap_prospects[parent]
+                i = parent
+            else:
+                break
+        self.heap_times[i] = eligible
+        self.heap_prospects[i] = p
+        return 0
+
+    @cython.cfunc
+    def _heap_pop(self) -> cython.Py_ssize_t:
+        top: cython.Py_ssize_t = self.heap_prospects[0]
+        size: cython.Py_ssize_t = self.heap_size - 1
+        self.heap_size = size
+        if size == 0:
+            return top
+        t: cython.double = self.heap_times[size]
+        p: cython.Py_ssize_t = self.heap_prospects[size]
+        i: cython.Py_ssize_t = 0
+        child: cython.Py_ssize_t
+        while True:
+            child = 2 * i + 1
+            if child >= size:
+                break
+            if child + 1 < size and (
+                    self.heap_times[child + 1] < self.heap_times[child]
+                    or (self.heap_times[child + 1] == self.heap_times[child]
+                        and self.heap_prospects[child + 1] < self.heap_prospects[child])):
+                child += 1
+            if self.heap_times[child] < t or (
+                    self.heap_times[child] == t and self.heap_prospects[child] < p):
+                self.heap_times[i] = self.heap_times[child]
+                self.heap_prospects[i] = self.heap_prospects[child]
+                i = child
+            else:
+                break
+        self.heap_times[i] = t
+        self.heap_prospects[i] = p
+        return top
+
+    @cython.cfunc
+    def _head(self) -> cython.int:
+        """Where the smallest waiting key is: 1 the run, 2 the heap, 0 nowhere."""
+        if self.run_size:
+            if not self.heap_size:
+                return 1
+            first: cython.Py_ssize_t = self.run_first
+            if self.run_times[first] < self.heap_times[0] or (
+                    self.run_times[first] == self.heap_times[0]
+                    and self.run_prospects[first] < self.heap_prospects[0]):
+                return 1
+            return 2
+        return 2 if self.heap_size else 0
+
+    @cython.cfunc
+    def next_work_time(self) -> cython.double:
+        """When the first prospect on the retry list is due (inf if none waits)."""
+        head: cython.int = self._head()
+        if head == 1:
+            return self.run_times[self.run_first]
+        if head == 2:
+            return self.heap_times[0]
+        return INF
+
+    @cython.cfunc
+    def _retry_pop_due(self, now: cython.double) -> cython.Py_ssize_t:
+        """Take the first prospect off the retry list if it is due at ``now``, else -1."""
+        head: cython.int = self._head()
+        p: cython.Py_ssize_t
+        if head == 1 and self.run_times[self.run_first] <= now:
+            p = self.run_prospects[self.run_first]
+            self.run_first = (self.run_first + 1) % self.n
+            self.run_size -= 1
+            return p
+        if head == 2 and self.heap_times[0] <= now:
+            return self._heap_pop()
+        return -1
+
+    # ------------------------------------------------------------------ the list
+    @cython.cfunc
+    def next_prospect(self, now: cython.double) -> cython.Py_ssize_t:
+        """The next prospect to dial now, or -1. Due retries come before fresh leads
+        (or after, with ``list_order = "fresh_first"``); a prospect outside its calling
+        window goes back on the list until the window opens."""
+        p: cython.Py_ssize_t
+        local: cython.double
+        wait: cython.double
+        while True:
+            p = -1
+            if self.retries_first:
+                p = self._retry_pop_due(now)
+                if p < 0 and self.next_fresh < self.n:
+                    p = self.next_fresh
+                    self.next_fresh += 1
+            elif self.next_fresh < self.n:
+                p = self.next_fresh
+                self.next_fresh += 1
+            else:
+                p = self._retry_pop_due(now)
+            if p < 0:
+                return -1
+            if self.status[p] != ACTIVE:
+                continue
+            if self.always_in_window:
+                return p
+            local = _mod(now + self.offset[p], DAY_S)
+            if self.cw_start <= local < self.cw_end:
+                return p
+            wait = self.cw_start - local  # until the prospect's window opens
+            if wait <= 0:
+                wait += DAY_S
+            self.retry_push(now + wait, p)
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def requeue(self, p: cython.Py_ssize_t, now: cython.double, gap_s: cython.double) -> cython.int:
+        """After an attempt: back on the list at its next eligible time, or off it.
+        ``gap_s`` (>= 0) replaces the cadence's minimum gap when longer (the embargo
+        after an abandoned call); -1 for none."""
+        if self.status[p] != ACTIVE:
+            return 0
+        if self.attempts[p] >= self.max_attempts:
+            self.status[p] = EXHAUSTED
+            return 0
+        eligible: cython.double = now + (self.min_gap_s if gap_s < 0 else max(gap_s, self.min_gap_s))
+        if self.attempts_today[p] >= self.max_per_day:
+            eligible = max(eligible, (floor(now / DAY_S) + 1) * DAY_S)
+        self.retry_push(eligible, p)
+        if self.idle_wake:
+            self.wake_idle(eligible)
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def wake_idle(self, eligible: cython.double) -> cython.int:
+        """Interrupt every idle rep that would sleep past ``eligible`` (in the order they
+        went idle). ``idle_wake_bound`` (at least every idle rep's wake) answers
+        "nobody" without looking at the reps; a look makes the bound exact again."""
+        if eligible >= self.idle_wake_bound:
+            return 0
+        bound: cython.double = -INF
+        for r, wake in list(self.idle_wake.items()):
+            if eligible < wake:
+                del self.idle_wake[r]
+                self.procs[r].interrupt(RESCAN)
+            elif wake > bound:
+                bound = wake
+        self.idle_wake_bound = bound
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def went_idle(self, r: cython.Py_ssize_t, until: cython.double) -> cython.int:
+        self.rep_state[r] = IDLE
+        self.idle_wake[r] = until
+        if until > self.idle_wake_bound:
+            self.idle_wake_bound = until
+        return 0
+
+    # ------------------------------------------------------------------ a line
+    @cython.cfunc
+    def start_attempt(self, r: cython.Py_ssize_t, p: cython.Py_ssize_t,
+                      now: cython.double) -> cython.Py_ssize_t:
+        """Book-keeping when a dial is placed; returns the attempt index."""
+        if p >= self.drawn:  # the first dial of a prospect beyond the draws made so far
+            self.table.ensure(p + 1)
+            self._refresh_draws()
+        a: cython.Py_ssize_t = self.attempts[p]
+        self.attempts[p] = a + 1
+        day: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, _floordiv(now, DAY_S))
+        if self.day_of_last[p] != day:
+            self.day_of_last[p] = day
+            self.attempts_today[p] = 0
+        self.attempts_today[p] += 1
+        self.owner[p] = r
+        self.dials_by_hour[_hour_of(now)] += 1
+        if self.cid_on:
+            self.number_of[p] = self.numbers.number_for(r)
+        return a
+
+    @cython.cfunc
+    def pre_dial_s(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t) -> cython.double:
+        """Research and connect setup before the line rings."""
+        return self.d(p, a, C_RESEARCH) + self.d(p, a, C_SETUP)
+
+    @cython.cfunc
+    def pickup_now(self, p: cython.Py_ssize_t) -> cython.double:
+        """P(``p`` picks up this dial | at the phone): its screening history, times the
+        caller-ID number's effect (spam label, local presence) when numbers are modelled."""
+        if not self.cid_on:
+            return self.pickup[p]
+        number: cython.Py_ssize_t = self.number_of[p]
+        pickup: cython.double = self.pickup[p] * self.numbers.pickup_mult(number)
+        if self.screen_by_number is not None:
+            pickup *= self.screen_by_number.get((p, number), 1.0)
+        return pickup
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def screen(self, p: cython.Py_ssize_t, mult: cython.double) -> cython.int:
+        """Apply a screening multiplier: to the prospect, or to the number it saw."""
+        if self.screen_by_number is None:
+            self.pickup[p] *= mult
+        else:
+            key = (p, self.number_of[p])
+            self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
+        return 0
+
+    @cython.cfunc
+    def plan_line(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, t_ring: cython.double) -> cython.int:
+        """What prospect ``p``'s phone does when it rings at ``t_ring``: the line kind;
+        ``resolve_s`` = seconds from ring start until the dialer knows."""
+        if self.bad[p]:
+            self.resolve_s = self.bad_number_s
+            return L_BAD
+        ring: cython.double = self.d(p, a, C_RING)
+        hour: cython.Py_ssize_t = _hour_of(_mod(t_ring + self.offset[p], DAY_S))
+        available: cython.double = self.reach[p] * self.hourly[hour]
+        if (self.d(p, a, C_AVAILABLE) < available and self.d(p, a, C_PICKUP) < self.pickup_now(p)
+                and ring < self.ring_timeout_s):
+            if self.amd_on:
+                self.resolve_s = ring + self.amd_delay_s
+                if self.d(p, a, C_AMD) < self.amd_false_machine:
+                    return L_AMD_HANGUP
+                return L_HUMAN
+            self.resolve_s = ring
+            return L_HUMAN
+        if self.d(p, a, C_VMBOX) < self.vm_box[p]:
+            if self.amd_on:
+                self.resolve_s = self.ring_timeout_s + self.amd_delay_s
+                if self.d(p, a, C_AMD) < self.amd_false_human:
+                    return L_MACHINE_TO_REP
+                return L_MACHINE_DETECTED
+            self.resolve_s = self.ring_timeout_s
+            return L_MACHINE_TO_REP
+        self.resolve_s = self.ring_timeout_s
+        return L_NO_ANSWER
+
+    @cython.cfunc
+    def rep_handling(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, kind: cython.int,
+                     rep_free: cython.bint) -> cython.int:
+        """What the line's resolution costs the rep and how it ends: the outcome;
+        ``message``, ``voicemail_s``, ``talk_s`` and ``wrap_s`` say the rest.
+        ``rep_free`` is False when the rep is on another call (parallel dialer)."""
+        self.message = SILENT
+        self.voicemail_s = self.talk_s = self.wrap_s = 0.0
+        if kind == L_HUMAN:
+            if not rep_free:
+                return O_ABANDONED
+            if self.d(p, a, C_RIGHT) < self.right_party[p]:
+                self.talk_s = self.d(p, a, C_TALK)
+                self.wrap_s = self.d(p, a, C_WRAP)
+                return O_CONNECT
+            self.talk_s = self.d(p, a, C_GK)
+            return O_GATEKEEPER
+        if kind == L_MACHINE_TO_REP or kind == L_MACHINE_DETECTED:
+            to_rep: cython.bint = kind == L_MACHINE_TO_REP
+            if to_rep and not rep_free:
+                return O_VM_SILENT  # the dialer hangs up on it
+            if to_rep:
+                self.voicemail_s = self.vm_recognise_s
+            message: cython.int = self.policy_table[self.vm_encounters[p]]
+            if message == SILENT:
+                return O_VM_SILENT
+            if self.live_drop:
+                if not rep_free:
+                    self.voicemail_s = 0.0
+                    return O_VM_SILENT
+                self.voicemail_s += self.beep_wait_s + self.message_length_s
+            self.message = message
+            return O_VM_LEFT
+        if kind == L_BAD:
+            return O_BAD
+        if kind == L_AMD_HANGUP:
+            return O_AMD_HANGUP
+        return O_NO_ANSWER
+
+    # ------------------------------------------------------------------ effects
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def apply(self, r: cython.Py_ssize_t, p: cython.Py_ssize_t, a: cython.Py_ssize_t,
+              outcome: cython.int, message: cython.int, t: cython.double) -> cython.int:
+        """Counters and the prospect's history after a dial resolved at time ``t``."""
+        hour: cython.Py_ssize_t = _hour_of(t)
+        if self.cid_on:
+            completed: cython.bint = outcome == O_CONNECT or outcome == O_GATEKEEPER or (
+                outcome == O_VM_LEFT and self.voicemail_left_is_completed)
+            self.numbers.record(self.number_of[p], not completed)
+        if outcome == O_CONNECT or outcome == O_GATEKEEPER or outcome == O_ABANDONED:
+            self.live_by_hour[hour] += 1
+            if self.pacing_adapts:
+                self.pacer.record(outcome == O_ABANDONED)
+        elif outcome == O_AMD_HANGUP and self.count_amd_as_abandon and self.pacing_adapts:
+            self.pacer.record(True)
+        if outcome == O_VM_LEFT:
+            self.vm_left_by_hour[hour] += 1
+            self.vm_encounters[p] += 1
+            if self.d(p, a, C_LISTEN) < self.p_listen:
+                self.heard_message(p, a, message, t)
+        elif outcome == O_CONNECT:
+            self.counts[N_CONNECTS] += 1
+            self.connects_by_hour[hour] += 1
+            self.reached(p)
+            if self.d(p, a, C_OPT) < self.opt_out_risk(p, self.p_opt_out_connect):
+                self.opt_out(p)
+            elif self.d(p, a, C_FOLLOW) < self.p_follow_up:
+                self.status[p] = ACTIVE  # stays on the list for a follow-up dial
+            self.touches[p] += 1
+        elif outcome == O_BAD:
+            self.counts[N_BAD] += 1
+            self.status[p] = BAD_NUMBER
+        elif outcome == O_GATEKEEPER:
+            self.counts[N_GATEKEEPERS] += 1
+        else:
+            if outcome == O_VM_SILENT:
+                self.counts[N_SILENT] += 1
+                self.vm_encounters[p] += 1
+            elif outcome == O_NO_ANSWER:
+                self.counts[N_NO_ANSWER] += 1
+            elif outcome == O_ABANDONED:
+                self.counts[N_ABANDONED] += 1
+                self.abandoned_by_hour[hour] += 1
+            elif outcome == O_AMD_HANGUP:
+                self.counts[N_AMD_HANGUPS] += 1
+                self.amd_hangups_by_hour[hour] += 1
+            else:
+                self.counts[N_CANCELLED] += 1
+            self.silent_miss(p, a, t)
+            if (outcome == O_ABANDONED or outcome == O_AMD_HANGUP) and self.embargo_after_abandon_s:
+                self.requeue(p, t, self.embargo_after_abandon_s)
+                return 0
+        self.requeue(p, t, -1.0)
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def silent_miss(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, t: cython.double) -> cython.int:
+        """A missed call with no message: screening tightens, maybe 'who called me?'."""
+        self.screen(p, self.silent_miss_mult)
+        if self.d(p, a, C_CALLBACK) < self.p_callback_missed_call * self.propensity[p]:
+            self.schedule_callback(p, a, self.d(p, a, C_CB_DELAY), t)
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def heard_message(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, message: cython.int,
+                      t: cython.double) -> cython.int:
+        """A message heard: screening changes, opt-out risk, and a callback that fades
+        with each earlier hearing of the same message."""
+        self.counts[N_HEARD] += 1
+        self.screen(p, self.heard_mult)
+        risk: cython.double = self.opt_out_risk(p, self.p_opt_out_heard)
+        self.touches[p] += 1
+        if self.d(p, a, C_OPT) < risk:
+            self.opt_out(p)
+            return 0
+        slot: cython.Py_ssize_t = p * self.n_messages + message
+        earlier: cython.Py_ssize_t = self.heard[slot]
+        self.heard[slot] = earlier + 1
+        p_callback: cython.double = (self.p_callback * self.propensity[p]
+                                     * self.repeat_message_mult ** earlier)
+        if self.d(p, a, C_CALLBACK) < p_callback:
+            self.schedule_callback(p, a, self.d(p, a, C_CB_DELAY), t)
+        return 0
+
+    @cython.cfunc
+    def opt_out_risk(self, p: cython.Py_ssize_t, base: cython.double) -> cython.double:
+        """A touch's do-not-call risk, growing with every earlier touch."""
+        return base * self.opt_out_growth ** self.touches[p]
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def opt_out(self, p: cython.Py_ssize_t) -> cython.int:
+        if self.status[p] != OPTED_OUT:
+            self.status[p] = OPTED_OUT
+            self.counts[N_OPT_OUTS] += 1
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def reached(self, p: cython.Py_ssize_t) -> cython.int:
+        if self.status[p] != REACHED and not self.reached_at_attempt[p]:
+            self.reached_at_attempt[p] = self.attempts[p]
+        self.status[p] = REACHED
+        return 0
+
+    # ------------------------------------------------------------------ callbacks
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def schedule_callback(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, delay_s: cython.double,
+                          t: cython.double) -> cython.int:
+        """The prospect calls back ``delay_s`` after ``t``, at a local hour when it is
+        available (and not before now: a callback due while the rep was still on the
+        call arrives as the rep finishes it)."""
+        when: cython.double = t + delay_s
+        offset: cython.double = self.offset[p]
+        i: cython.int
+        for i in range(24):
+            if self.hourly[_hour_of(_mod(when + offset, DAY_S))] > 0:
+                break
+            when = (floor((when + offset) / 3600.0) + 1) * 3600.0 - offset
+        if when >= self.end_s:
+            return 0
+        now: cython.double = self.env.now
+        event = self.env.timeout(max(when - now, 0.0))
+        event.callbacks.append(_Arrival(self, p, a))
+        return 0
+
+    @cython.ccall
+    def inbound_arrives(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t):
+        """A callback rings: the rep who last dialled (or any free rep, when routing says
+        so) takes it if idle or only waiting on ringing lines; else it is missed, and
+        the prospect may leave a message that queues a return call."""
+        if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
+            return  # reached meanwhile, or asked not to be called: no reason to call
+        self.counts[N_CB_RECEIVED] += 1
+        now: cython.double = self.env.now
+        owner: cython.Py_ssize_t = self.owner[p]
+        r: cython.Py_ssize_t
+        i: cython.Py_ssize_t
+        state: cython.int
+        for i in range(self.reps if self.any_rep else 1):
+            if i == 0:
+                r = owner
+            else:
+                r = i - 1 if i - 1 < owner else i  # every other rep, in order
+            state = self.rep_state[r]
+            if state == IDLE or (state == DIALLING and now < self.ring_end[r]):
+                self.rep_state[r] = BUSY
+                self.idle_wake.pop(r, None)
+                self.procs[r].interrupt(Inbound(p, a))
+                return
+        self.counts[N_CB_MISSED] += 1
+        self.log_other(owner, p, a, now, "inbound", "inbound_missed", 0.0, 0.0)
+        if self.d(p, a, C_CB_MSG) < self.p_message_on_missed_callback:
+            self.counts[N_CB_MESSAGES] += 1
+            self.return_queues[owner].append((now, p, a))
+
+    # ------------------------------------------------------------------ pacing
+    @cython.cfunc
+    def batch_size(self, r: cython.Py_ssize_t, now: cython.double) -> cython.Py_ssize_t:
+        """Lines the next batch dials: the pacing level (dithered), at most lines_per_rep."""
+        pacer: Pacer = self.pacer
+        pacer.adjust()
+        hour: cython.Py_ssize_t = _hour_of(now)
+        self.level_sum_by_hour[hour] += pacer.level
+        self.batches_by_hour[hour] += 1
+        lines: cython.Py_ssize_t = min(self.lines, pacer.lines_for(r))
+        pacer.dialled(lines)
+        return lines
+
+    @cython.cfunc
+    def fill_batch(self, r: cython.Py_ssize_t, now: cython.double) -> cython.Py_ssize_t:
+        """Rep ``r``'s next batch: up to ``batch_size`` prospects due now, into its slots
+        of the batch arrays; returns how many."""
+        size: cython.Py_ssize_t = self.batch_size(r, now)
+        first: cython.Py_ssize_t = r * self.lines
+        count: cython.Py_ssize_t = 0
+        p: cython.Py_ssize_t
+        while count < size:
+            p = self.next_prospect(now)
+            if p < 0:
+                break
+            self.batch_p[first + count] = p
+            count += 1
+        return count
+
+    # ------------------------------------------------------------------ call log
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def log_dial(self, r: cython.Py_ssize_t, line: cython.Py_ssize_t, p: cython.Py_ssize_t,
+                 a: cython.Py_ssize_t, t: cython.double, outcome: cython.int, message: cython.int,
+                 ring_s: cython.double, talk_s: cython.double, rep_busy_s: cython.double) -> cython.int:
+        if self.call_log is not None:
+            self.call_log.append(t, r, line, p, a + 1, "outbound", OUTCOME_NAMES[outcome],
+                                 message, ring_s, talk_s, rep_busy_s)
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def log_other(self, r: cython.Py_ssize_t, p: cython.Py_ssize_t, a: cython.Py_ssize_t,
+                  t: cython.double, direction: str, outcome: str, talk_s: cython.double,
+                  rep_busy_s: cython.double) -> cython.int:
+        if self.call_log is not None:
+            self.call_log.append(t, r, -1, p, a + 1, direction, outcome, SILENT, 0.0, talk_s,
+                                 rep_busy_s)
+        return 0
+
+
+# ---------------------------------------------------------------------- processes
+def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
+    """Rep ``r``'s shifts: a simpy process. Inside each shift window the rep takes due
+    return calls first, then dials (one line on a power dialer, a paced batch on a
+    parallel or predictive one), and idles when nothing is due. Both dials are written
+    out here (not as sub-generators): a generator per dial would cost more than the
+    dial's own rules."""
+    env = k.env
     timeout = env.timeout
-    heappush, heappop = heapq.heappush, heapq.heappop
-    queue = self.return_queues[r]
-    power: cython.bint = self.lines == 1
-    # the inline dial is the plain power dialer; numbers and pacing use the methods
-    generic: cython.bint = not power or not self.inline_power_dial or self.callerid is not None
-    log = self.call_log.append if self.call_log is not None else None
-    rep_state: cython.longlong[::1] = self.rep_state
-    ring_end: cython.double[::1] = self.ring_end
-    idle_wake: dict = self.idle_wake
-    status: cython.longlong[::1] = self.status
-    attempts: cython.longlong[::1] = self.attempts
-    owner: cython.longlong[::1] = self.owner
-    day_of_last: cython.longlong[::1] = self.day_of_last
-    attempts_today: cython.longlong[::1] = self.attempts_today
-    bad: cython.longlong[::1] = self.bad
-    reach: cython.double[::1] = self.reach
-    pickup: cython.double[::1] = self.pickup
-    vm_box: cython.double[::1] = self.vm_box
-    right_party: cython.double[::1] = self.right_party
-    offset: cython.double[::1] = self.offset
-    propensity: cython.double[::1] = self.propensity
-    hourly_by_index: cython.double[::1] = self.hourly
-    # interpreted: availability by float hour, no int() (compiled code indexes the array)
-    hourly = None if cython.compiled else {float(h): v for h, v in enumerate(self.hourly)}
-    start_hour_end: cython.double = -1.0  # the hour indices below are valid until then
-    resolve_hour_end: cython.double = -1.0
-    start_hour: cython.Py_ssize_t = 0
-    resolve_hour: cython.Py_ssize_t = 0
-    day_index: cython.Py_ssize_t = 0
-    next_day: cython.double = -1.0  # (floor(t / DAY_S) + 1) * DAY_S while t < next_day_safe
-    next_day_safe: cython.double = -1.0
-    vm_encounters: cython.longlong[::1] = self.vm_encounters
-    policy_table: list = self.policy_table
-    touches: cython.longlong[::1] = self.touches
-    heard: cython.longlong[::1] = self.heard
-    n_messages: cython.Py_ssize_t = self.n_messages
-    dials_by_hour: cython.longlong[::1] = self.dials_by_hour
-    vm_left_by_hour: cython.longlong[::1] = self.vm_left_by_hour
-    live_by_hour: cython.longlong[::1] = self.live_by_hour
-    connects_by_hour: cython.longlong[::1] = self.connects_by_hour
-    reached_at_attempt: cython.longlong[::1] = self.reached_at_attempt
-    pacing_record = self.pacing.record
-    time_s: cython.double[::1] = self.time_s
-    # the retry list (as Campaign._retry_push, _retry_head, _retry_pop)
-    heap: list = self.retry_heap
-    run_times: cython.double[::1] = self.run_times
-    run_prospects: cython.longlong[::1] = self.run_prospects
-    run_span: cython.longlong[::1] = self.run_span
-    c: dict = self.c
-    draws: cython.float[::1] = self.draws_flat
-    pre_s: cython.double[::1] = self.pre_flat
-    n_cols: cython.Py_ssize_t = len(ATTEMPT_PURPOSES)
-    n_att: cython.Py_ssize_t = self.max_attempts
-    n: cython.Py_ssize_t = self.n
-    cw_start: cython.double = self.cw_start
-    cw_end: cython.double = self.cw_end
-    retries_first: cython.bint = self.retries_first
-    always_in_window: cython.bint = self.always_in_window
-    max_attempts: cython.Py_ssize_t = self.max_attempts
-    max_per_day: cython.Py_ssize_t = self.max_per_day
-    min_gap_s: cython.double = self.min_gap_s
-    s = self.s
-    dialer, amd, vm, cb = s.dialer, s.dialer.amd, s.voicemail, s.callbacks
-    bad_number_s: cython.double = dialer.bad_number_s
-    ring_timeout: cython.double = dialer.ring_timeout_s
-    vm_recognise_s: cython.double = dialer.vm_recognise_s
-    amd_on: cython.bint = amd.enabled
-    amd_delay: cython.double = amd.delay_s
-    false_machine: cython.double = amd.false_machine
-    false_human: cython.double = amd.false_human
-    machine_s: cython.double = ring_timeout + amd_delay if amd_on else ring_timeout
-    live_drop: cython.bint = vm.drop_mode == "live"
-    live_drop_s: cython.double = vm.beep_wait_s + vm.message_length_s
-    p_listen: cython.double = cb.p_listen
-    p_callback: cython.double = cb.p_callback
-    repeat_mult: cython.double = cb.repeat_message_mult
-    p_cb_missed: cython.double = cb.p_callback_missed_call
-    silent_mult: cython.double = s.screening.answer_mult_per_silent_miss
-    heard_mult: cython.double = s.screening.answer_mult_per_voicemail
-    p_opt_heard: cython.double = s.opt_out.p_per_heard_voicemail
-    opt_growth: cython.double = s.opt_out.growth_per_touch
-    p_opt_connect: cython.double = s.opt_out.p_per_connect
-    p_follow_up: cython.double = s.conversation.p_follow_up_after_connect
-    # counts of this rep's inline dials, added to the campaign's counters at the end
-    no_answers: cython.Py_ssize_t = 0
-    silent_hangups: cython.Py_ssize_t = 0
-    voicemails_heard: cython.Py_ssize_t = 0
-    outbound_connects: cython.Py_ssize_t = 0
-    gatekeeper_answers: cython.Py_ssize_t = 0
-    bad_numbers: cython.Py_ssize_t = 0
-    # per dial
+    queue = k.return_queues[r]
+    day: cython.Py_ssize_t
+    i: cython.Py_ssize_t
     p: cython.Py_ssize_t
     a: cython.Py_ssize_t
-    b: cython.Py_ssize_t
-    slot: cython.Py_ssize_t
-    earlier: cython.Py_ssize_t
-    message: cython.Py_ssize_t
-    day: cython.Py_ssize_t
-    base: cython.double
+    kind: cython.int
+    outcome: cython.int
+    message: cython.int
     w_start: cython.double
     w_end: cython.double
-    w_fast: cython.double
     start: cython.double
-    local: cython.double
     pre: cython.double
     resolve_s: cython.double
     voicemail_s: cython.double
@@ -242,242 +1341,211 @@ def rep_shifts(self, r: cython.Py_ssize_t):
     wrap_s: cython.double
     dial_s: cython.double
     busy_s: cython.double
-    t: cython.double
-    eligible: cython.double
-    later: cython.double
-    risk: cython.double
-    available: cython.double
-    due: cython.int
-    first: cython.Py_ssize_t
-    size: cython.Py_ssize_t
-    last: cython.Py_ssize_t
-    for day in range(self.days):
-        base = day * DAY_S
-        for ws, we in self.windows:
-            w_start, w_end = base + ws, base + we
-            w_fast = w_end - 1.0  # a dial ending by then is inside the window, all parts
-            self.rep_window_end[r] = w_end
+    # a batch of lines: rep r's slots in the kernel's batch arrays start at ``first``
+    first: cython.Py_ssize_t = r * k.lines
+    count: cython.Py_ssize_t
+    line: cython.Py_ssize_t
+    j: cython.Py_ssize_t
+    now: cython.double
+    t_resolve: cython.double
+    rep_s: cython.double
+    busy_until: cython.double
+    dial_mark: cython.double
+    interrupted: cython.bint
+    for day in range(k.days):
+        for i in range(k.n_windows):
+            w_start = day * DAY_S + k.windows[2 * i]
+            w_end = day * DAY_S + k.windows[2 * i + 1]
             if env.now < w_start:
-                rep_state[r] = OFF
+                k.rep_state[r] = OFF
                 yield timeout(w_start - env.now)
-            # ``start`` is the current time: re-read after anything that waits, and
-            # after a dial it is start + busy_s (exactly the time simpy resumes at)
+            # ``start`` is the current time: re-read after anything that waits; after a
+            # dial it is start + busy_s (exactly the time simpy resumes at)
             start = env.now
             while start < w_end:
                 if queue:
                     item = queue.popleft()
-                    if status[item[1]] not in SKIPPED_STATUSES:
-                        yield from self._return_call(r, item, w_end)
+                    p = item[1]
+                    if k.status[p] != REACHED and k.status[p] != OPTED_OUT:
+                        yield from return_call(k, r, item, w_end)
                         start = env.now
                     continue
-                if generic:  # the parallel dialer, or the reference power dialer
-                    batch = []
-                    size = 1 if power else self._batch_size(r, start)
-                    while len(batch) < size:
-                        next_p = self._next_prospect(start)
-                        if next_p is None:
-                            break
-                        batch.append(next_p)
-                    if not batch:
-                        yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
-                    elif power:
-                        yield from self._power_dial(r, batch[0], w_end)
-                    else:
-                        yield from self._parallel_dial(r, batch, w_end)
-                    start = env.now
-                    continue
-                # -- the next prospect (as _next_prospect)
-                while True:
-                    due = 0  # is the retry list's smallest key due? 1: in the run, 2: the heap
-                    if retries_first or self.next_fresh >= n:
-                        first = run_span[0]
-                        if run_span[1] and (not heap or _below(run_times[first], run_prospects[first], heap[0])):
-                            if run_times[first] <= start:
-                                due = 1
-                        elif heap and heap[0][0] <= start:
-                            due = 2
-                    if due == 1:
-                        p = run_prospects[first]
-                        run_span[0] = (first + 1) % n
-                        run_span[1] -= 1
-                    elif due == 2:
-                        p = heappop(heap)[1]
-                    elif self.next_fresh < n:
-                        p = self.next_fresh
-                        self.next_fresh = p + 1
-                    else:
-                        p = -1
-                        break
-                    if status[p] != ACTIVE:
+                if not k.power:
+                    # a batch of lines at once (parallel, predictive): the first live
+                    # answer is bridged to the rep; a live answer that comes while the rep
+                    # is on a call is abandoned; lines are settled in the order they resolve
+                    count = k.fill_batch(r, start)
+                    if not count:
+                        yield from idle(k, r, min(k.next_work_time(), w_end), w_end)
+                        start = env.now
                         continue
-                    if always_in_window:
-                        break
-                    local = _mod(start + offset[p], DAY_S)
-                    if cw_start <= local < cw_end:
-                        break
-                    self._retry_push(self._window_opens(start, local), p)
-                if p < 0:
-                    yield from self._idle(r, min(self._next_work_time(), w_end), w_end)
+                    for line in range(count):
+                        p = k.batch_p[first + line]
+                        a = k.start_attempt(r, p, start)
+                        k.batch_a[first + line] = a
+                        pre = k.pre_dial_s(p, a)
+                        k.batch_kind[first + line] = k.plan_line(p, a, start + pre)
+                        k.batch_resolve_s[first + line] = k.resolve_s
+                        t_resolve = start + pre + k.resolve_s
+                        k.batch_t[first + line] = t_resolve
+                        # insertion sort by (time resolved, line)
+                        j = line
+                        while j > 0 and k.batch_t[first + k.batch_order[first + j - 1]] > t_resolve:
+                            k.batch_order[first + j] = k.batch_order[first + j - 1]
+                            j -= 1
+                        k.batch_order[first + j] = line
+                    now = start  # simpy's clock: now + delay after each timeout
+                    busy_until = start  # the rep is on a bridged call until then
+                    dial_mark = start  # start of the rep's current stretch waiting on lines
+                    interrupted = False
+                    for j in range(count):
+                        line = k.batch_order[first + j]
+                        p, a = k.batch_p[first + line], k.batch_a[first + line]
+                        kind, resolve_s = k.batch_kind[first + line], k.batch_resolve_s[first + line]
+                        t_resolve = k.batch_t[first + line]
+                        if t_resolve >= busy_until:
+                            if busy_until > now:  # finish the bridged call first
+                                yield timeout(busy_until - now)
+                                now = now + (busy_until - now)
+                            if t_resolve > now:
+                                # the rep waits on ringing lines: an inbound call may interrupt
+                                k.rep_state[r] = DIALLING
+                                k.ring_end[r] = INF
+                                try:
+                                    yield timeout(t_resolve - now)
+                                except simpy.Interrupt as irq:
+                                    now = env.now
+                                    k.account(T_DIALLING, dial_mark, now - dial_mark, w_end)
+                                    for j in range(j, count):  # the dialer hangs up the rest
+                                        line = k.batch_order[first + j]
+                                        p, a = k.batch_p[first + line], k.batch_a[first + line]
+                                        k.log_dial(r, line, p, a, start, O_CANCELLED, SILENT,
+                                                   now - start, 0.0, 0.0)
+                                        k.apply(r, p, a, O_CANCELLED, SILENT, now)
+                                    yield from take_inbound(k, r, irq.cause, w_end)
+                                    interrupted = True
+                                    break
+                                now = now + (t_resolve - now)
+                            k.account(T_DIALLING, dial_mark, t_resolve - dial_mark, w_end)
+                            dial_mark = t_resolve
+                        # lines resolving while the rep is on a call are settled at their time
+                        outcome = k.rep_handling(p, a, kind, busy_until <= t_resolve)
+                        message, voicemail_s, talk_s, wrap_s = (k.message, k.voicemail_s,
+                                                                k.talk_s, k.wrap_s)
+                        rep_s = voicemail_s + talk_s + wrap_s
+                        if rep_s:
+                            k.rep_state[r] = BUSY
+                            k.account(T_VOICEMAIL, t_resolve, voicemail_s, w_end)
+                            k.account(T_TALKING, t_resolve + voicemail_s, talk_s, w_end)
+                            k.account(T_WRAPUP, t_resolve + voicemail_s + talk_s, wrap_s, w_end)
+                            busy_until = dial_mark = t_resolve + rep_s
+                        k.log_dial(r, line, p, a, start, outcome, message, resolve_s, talk_s, rep_s)
+                        k.apply(r, p, a, outcome, message, t_resolve)
+                    if not interrupted and busy_until > now:
+                        k.rep_state[r] = BUSY
+                        yield timeout(busy_until - now)
                     start = env.now
                     continue
-                # -- book-keeping (as _start_attempt)
-                a = attempts[p]
-                attempts[p] = a + 1
-                if start >= start_hour_end:
-                    start_hour = _hour_of(start)
-                    start_hour_end = (start_hour + 1) * 3600.0
-                    day_index = start_hour // 24  # = int(start // DAY_S)
-                if day_of_last[p] != day_index:
-                    day_of_last[p] = day_index
-                    attempts_today[p] = 0
-                attempts_today[p] += 1
-                owner[p] = r
-                dials_by_hour[start_hour] += 1
-                b = (p * n_att + a) * n_cols  # row [p, a] of the draws
-                # -- what the line does (as _plan_line) and costs the rep (as _rep_handling)
-                pre = pre_s[p * n_att + a]  # research + setup
-                message = SILENT
-                voicemail_s = talk_s = wrap_s = 0.0
-                if bad[p]:
-                    resolve_s, outcome = bad_number_s, O_BAD
-                else:
-                    # P(at the phone) at the prospect's local hour when the line rings
-                    if cython.compiled:
-                        local = _mod(start + pre + offset[p], DAY_S)
-                        available = reach[p] * hourly_by_index[cython.cast(
-                            cython.Py_ssize_t, _floordiv(local, 3600.0))]
-                    else:
-                        available = reach[p] * hourly[(start + pre + offset[p]) % DAY_S // 3600.0]
-                    if (draws[b + C_AVAILABLE] < available and draws[b + C_PICKUP] < pickup[p]
-                            and draws[b + C_RING] < ring_timeout):
-                        resolve_s = draws[b + C_RING] + amd_delay if amd_on else draws[b + C_RING]
-                        if amd_on and draws[b + C_AMD] < false_machine:
-                            outcome = O_AMD_HANGUP
-                        elif draws[b + C_RIGHT] < right_party[p]:
-                            outcome, talk_s, wrap_s = O_CONNECT, draws[b + C_TALK], draws[b + C_WRAP]
-                        else:
-                            outcome, talk_s = O_GATEKEEPER, draws[b + C_GK]
-                    elif draws[b + C_VMBOX] < vm_box[p]:
-                        resolve_s = machine_s
-                        if not amd_on or draws[b + C_AMD] < false_human:  # the rep hears the greeting
-                            voicemail_s = vm_recognise_s
-                        message = policy_table[vm_encounters[p]]
-                        if message == SILENT:
-                            outcome = O_VM_SILENT
-                        else:
-                            if live_drop:
-                                voicemail_s += live_drop_s
-                            outcome = O_VM_LEFT
-                    else:
-                        resolve_s, outcome = ring_timeout, O_NO_ANSWER
+                # the power dialer: one line, ONE timeout for research, ringing and handling
+                p = k.next_prospect(start)
+                if p < 0:
+                    yield from idle(k, r, min(k.next_work_time(), w_end), w_end)
+                    start = env.now
+                    continue
+                a = k.start_attempt(r, p, start)
+                pre = k.pre_dial_s(p, a)
+                kind = k.plan_line(p, a, start + pre)
+                resolve_s = k.resolve_s
+                outcome = k.rep_handling(p, a, kind, True)
+                message, voicemail_s, talk_s, wrap_s = k.message, k.voicemail_s, k.talk_s, k.wrap_s
                 dial_s = pre + resolve_s
                 busy_s = dial_s + voicemail_s + talk_s + wrap_s
-                rep_state[r] = DIALLING
-                ring_end[r] = start + dial_s
-                # -- ONE timeout for research, ringing and the rep's handling
+                k.rep_state[r] = DIALLING
+                k.ring_end[r] = start + dial_s
                 try:
                     yield timeout(busy_s)
                 except simpy.Interrupt as irq:  # an inbound call: the dialer hangs up this line
-                    yield from self._hang_up_for_inbound(r, p, a, start, irq.cause, w_end)
+                    now = env.now
+                    k.account(T_DIALLING, start, now - start, w_end)
+                    k.log_dial(r, 0, p, a, start, O_CANCELLED, SILENT, now - start, 0.0, now - start)
+                    k.apply(r, p, a, O_CANCELLED, SILENT, now)
+                    yield from take_inbound(k, r, irq.cause, w_end)
                     start = env.now
                     continue
-                rep_state[r] = BUSY
-                # -- rep time (as _account; near the window's end, parts may be overtime)
-                if start + busy_s <= w_fast:
-                    time_s[T_DIALLING] += dial_s
-                    if voicemail_s:
-                        time_s[T_VOICEMAIL] += voicemail_s
-                    if talk_s:
-                        time_s[T_TALKING] += talk_s
-                    if wrap_s:
-                        time_s[T_WRAPUP] += wrap_s
-                else:
-                    self._account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end)
-                if log is not None:  # as _log
-                    log(start, r, 0, p, a + 1, "outbound", outcome, message, resolve_s, talk_s, busy_s)
-                # -- effects (as _apply; the rarer outcomes go through it)
-                t = start + dial_s
-                if t >= resolve_hour_end:
-                    resolve_hour = _hour_of(t)
-                    resolve_hour_end = (resolve_hour + 1) * 3600.0
-                    next_day = (resolve_hour // 24 + 1) * DAY_S
-                    next_day_safe = next_day - 1.0  # then t / DAY_S rounds below the next day
-                if outcome is O_VM_LEFT:
-                    vm_left_by_hour[resolve_hour] += 1
-                    vm_encounters[p] += 1
-                    if draws[b + C_LISTEN] < p_listen:  # heard (as _heard_message)
-                        voicemails_heard += 1
-                        pickup[p] *= heard_mult
-                        risk = p_opt_heard * opt_growth ** touches[p]
-                        touches[p] += 1
-                        if draws[b + C_OPT] < risk:
-                            self._opt_out(p)
-                        else:
-                            slot = p * n_messages + message
-                            earlier = heard[slot]
-                            heard[slot] = earlier + 1
-                            if draws[b + C_CALLBACK] < p_callback * propensity[p] * repeat_mult ** earlier:
-                                self._schedule_callback(p, a, draws[b + C_CB_DELAY], t)
-                elif outcome is O_NO_ANSWER or outcome is O_VM_SILENT:
-                    if outcome is O_NO_ANSWER:
-                        no_answers += 1
-                    else:
-                        silent_hangups += 1
-                        vm_encounters[p] += 1
-                    pickup[p] *= silent_mult  # as _silent_miss
-                    if draws[b + C_CALLBACK] < p_cb_missed * propensity[p]:
-                        self._schedule_callback(p, a, draws[b + C_CB_DELAY], t)
-                elif outcome is O_CONNECT:
-                    live_by_hour[resolve_hour] += 1
-                    pacing_record(False)
-                    outbound_connects += 1
-                    connects_by_hour[resolve_hour] += 1
-                    if status[p] != REACHED and not reached_at_attempt[p]:  # as _reached
-                        reached_at_attempt[p] = attempts[p]
-                    status[p] = REACHED
-                    if draws[b + C_OPT] < p_opt_connect * opt_growth ** touches[p]:
-                        self._opt_out(p)
-                    elif draws[b + C_FOLLOW] < p_follow_up:
-                        status[p] = ACTIVE  # stays on the list for a follow-up dial
-                    touches[p] += 1
-                elif outcome is O_GATEKEEPER:
-                    live_by_hour[resolve_hour] += 1
-                    pacing_record(False)
-                    gatekeeper_answers += 1
-                elif outcome is O_BAD:
-                    bad_numbers += 1
-                    status[p] = BAD_NUMBER
-                else:  # AMD hang-ups: rare, through the method
-                    self._apply(r, p, a, self.draws[p, a].tolist(), outcome, message, t)
-                    start += busy_s
-                    continue
-                # -- back on the list (as _requeue)
-                if status[p] == ACTIVE:
-                    if attempts[p] >= max_attempts:
-                        status[p] = EXHAUSTED
-                    else:
-                        eligible = t + min_gap_s
-                        if attempts_today[p] >= max_per_day:
-                            later = next_day if t < next_day_safe else (floor(t / DAY_S) + 1) * DAY_S
-                            if later > eligible:  # = max(eligible, later)
-                                eligible = later
-                        first, size = run_span[0], run_span[1]  # as _retry_push
-                        last = (first + size - 1) % n
-                        if not size or run_times[last] < eligible or (
-                                run_times[last] == eligible and run_prospects[last] < p):
-                            slot = (first + size) % n
-                            run_times[slot] = eligible
-                            run_prospects[slot] = p
-                            run_span[1] = size + 1
-                        else:
-                            heappush(heap, (eligible, p))
-                        if idle_wake:
-                            self._wake_idle(eligible)
+                k.rep_state[r] = BUSY
+                k.account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end)
+                k.log_dial(r, 0, p, a, start, outcome, message, resolve_s, talk_s, busy_s)
+                k.apply(r, p, a, outcome, message, start + dial_s)
                 start += busy_s
-    self.rep_state[r] = OFF
-    c["no_answers"] += no_answers
-    c["silent_hangups"] += silent_hangups
-    c["voicemails_heard"] += voicemails_heard
-    c["outbound_connects"] += outbound_connects
-    c["gatekeeper_answers"] += gatekeeper_answers
-    c["bad_numbers"] += bad_numbers
+    k.rep_state[r] = OFF
+
+
+def idle(k: Kernel, r: cython.Py_ssize_t, until: cython.double, w_end: cython.double):
+    """Nothing to dial: wait until ``until``, unless a callback or a newly due prospect
+    wakes the rep first."""
+    env = k.env
+    start: cython.double = env.now
+    k.went_idle(r, until)
+    try:
+        yield env.timeout(until - start)
+        k.idle_wake.pop(r, None)
+        k.time_s[T_IDLE] += until - start
+    except simpy.Interrupt as irq:
+        k.idle_wake.pop(r, None)
+        k.time_s[T_IDLE] += env.now - start
+        if isinstance(irq.cause, Inbound):
+            yield from take_inbound(k, r, irq.cause, w_end)
+        else:  # a rescan: busy choosing, so no second interrupt lands meanwhile
+            k.rep_state[r] = BUSY
+
+
+def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.double):
+    """The rep talks to a prospect who called back (then wraps up)."""
+    env = k.env
+    p: cython.Py_ssize_t = call.p
+    a: cython.Py_ssize_t = call.a
+    talk: cython.double = k.d(p, a, C_IN_TALK)
+    wrap: cython.double = k.d(p, a, C_WRAP)
+    start: cython.double = env.now
+    k.rep_state[r] = BUSY
+    k.counts[N_INBOUND] += 1
+    k.connects_by_hour[_hour_of(start)] += 1
+    k.reached(p)
+    k.log_other(r, p, a, start, "inbound", "inbound_connect", talk, talk + wrap)
+    yield env.timeout(talk + wrap)
+    k.account(T_TALKING, start, talk, w_end)
+    k.account(T_WRAPUP, start + talk, wrap, w_end)
+
+
+def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.double):
+    """The rep returns a missed callback: a priority dial, answered less often later."""
+    env = k.env
+    queued_at: cython.double = item[0]
+    p: cython.Py_ssize_t = item[1]
+    a: cython.Py_ssize_t = item[2]
+    start: cython.double = env.now
+    k.rep_state[r] = BUSY
+    k.counts[N_RETURN_CALLS] += 1
+    wait_h: cython.double = (start - queued_at) / 3600.0
+    p_answer: cython.double = k.return_call_answer_prob * pow(0.5, wait_h / k.return_call_half_life_h)
+    setup: cython.double = k.d(p, a, C_SETUP)
+    ring_timeout: cython.double = k.ring_timeout_s
+    ring: cython.double
+    talk: cython.double
+    wrap: cython.double
+    if k.d(p, a, C_RET_ANSWER) < p_answer:
+        ring = min(k.d(p, a, C_RET_RING), ring_timeout)
+        talk = k.d(p, a, C_IN_TALK)
+        wrap = k.d(p, a, C_WRAP)
+        k.counts[N_RETURN_CONNECTS] += 1
+        k.connects_by_hour[_hour_of(start)] += 1
+        k.reached(p)
+        k.log_other(r, p, a, start, "return", "return_connect", talk, setup + ring + talk + wrap)
+        yield env.timeout(setup + ring + talk + wrap)
+        k.account(T_DIALLING, start, setup + ring, w_end)
+        k.account(T_TALKING, start + setup + ring, talk, w_end)
+        k.account(T_WRAPUP, start + setup + ring + talk, wrap, w_end)
+    else:
+        k.log_other(r, p, a, start, "return", "return_no_answer", 0.0, setup + ring_timeout)
+        yield env.timeout(setup + ring_timeout)
+        k.account(T_DIALLING, start, setup + ring_timeout, w_end)

@@ -8,7 +8,11 @@ Rules (so strategy differences are paired and nothing shifts when the code grows
   meets on its ``a``-th dial is ``table[p, a, PURPOSE]`` whatever happened before, so
   two strategies see the same world until their histories diverge, and adding a
   strategy, a rep, a purpose or a metric moves no one else's numbers;
-- a stream draws prospects in order, so a longer list keeps the shorter list's values.
+- a stream draws prospects in order, so a longer list keeps the shorter list's values;
+- per-attempt draws are made on demand, a block of prospects at a time as the dialler
+  reaches them (:class:`DrawTable`): memory follows the prospects actually dialled,
+  not the length of the list, and the values are those one draw of the whole list
+  would give.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ ATTEMPT_PURPOSES = (
     "follow_up",  # uniform: does a connect leave the prospect on the list?
 )
 COL = {name: i for i, name in enumerate(ATTEMPT_PURPOSES)}
+N_PURPOSES = len(ATTEMPT_PURPOSES)
 
 
 def stream_key(name: str) -> int:
@@ -60,9 +65,10 @@ def named_rng(seed: int, replication: int, name: str, *more: int) -> np.random.G
 
 @dataclass
 class World:
-    """Everything random about one replication, drawn before any strategy runs.
+    """Everything random about one replication, shared by every strategy of it.
 
-    ``draws``: float32 array (prospects, max_attempts, purposes).
+    ``draws``: a :class:`DrawTable`, the float32 values (prospect, attempt, purpose),
+    made as far as the furthest prospect any strategy has dialled.
     Per-prospect attributes: ``segment``, ``bad_number``, ``reachability``,
     ``p_pickup``, ``p_voicemail_box``, ``p_right_party``, ``callback_propensity``,
     ``utc_offset_s``.
@@ -70,7 +76,7 @@ class World:
 
     seed: int
     replication: int
-    draws: np.ndarray
+    draws: "DrawTable"
     segment: np.ndarray
     bad_number: np.ndarray
     reachability: np.ndarray
@@ -82,29 +88,9 @@ class World:
 
 
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
-    """Draw the replication's prospects and every per-attempt value, in batches."""
+    """Draw the replication's prospects; per-attempt values follow on demand."""
     n = scenario.prospects.count
-    attempts = scenario.cadence.max_attempts
-    dists = {
-        "ring_delay_s": scenario.dialer.ring_delay_s,
-        "talk_s": scenario.conversation.talk_s,
-        "wrap_s": scenario.conversation.wrap_s,
-        "gatekeeper_talk_s": scenario.conversation.gatekeeper_talk_s,
-        "callback_delay_s": scenario.callbacks.delay_h,  # hours, converted below
-        "return_ring_delay_s": scenario.dialer.ring_delay_s,
-        "inbound_talk_s": scenario.conversation.inbound_talk_s,
-        "research_s": scenario.team.research_s,
-        "connect_setup_s": scenario.dialer.connect_setup_s,
-    }
-    draws = np.empty((n, attempts, len(ATTEMPT_PURPOSES)), dtype=np.float32)
-    for name, col in COL.items():
-        dist = dists.get(name)
-        scale = 3600.0 if name == "callback_delay_s" else 1.0
-        for attempt in range(attempts):
-            rng = named_rng(seed, replication, name, attempt)
-            values = dist.sample(rng, n) * scale if dist is not None else rng.random(n)
-            draws[:, attempt, col] = values
-
+    draws = DrawTable(scenario, seed, replication)
     segments = scenario.prospects.segments
     weights = np.array([s.weight for s in segments], dtype=float)
     cumulative = np.cumsum(weights / weights.sum())
@@ -147,6 +133,73 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         callback_propensity=propensity,
         utc_offset_s=_time_zone_offsets_s(scenario, seed, replication, n),
     )
+
+
+class DrawTable:
+    """Per-(prospect, attempt) draws, made a block of prospects at a time.
+
+    Each (purpose, attempt) has its own stream (:func:`named_rng`); a stream draws
+    prospects in order, so drawing the first ``k`` prospects, then the next ones,
+    gives exactly the values one draw of the whole list gives. ``ensure(count)``
+    extends the table to at least ``count`` prospects (doubling, so the copies cost
+    O(prospects) in all); ``flat()`` is the table as one contiguous float32 vector,
+    row (p, a) starting at ``(p * max_attempts + a) * N_PURPOSES``.
+    """
+
+    BLOCK = 4096  # prospects drawn at least at a time
+
+    def __init__(self, scenario: Scenario, seed: int, replication: int):
+        self.count = scenario.prospects.count
+        self.attempts = scenario.cadence.max_attempts
+        self._array = np.empty((0, self.attempts, N_PURPOSES), dtype=np.float32)
+        self.drawn = 0
+        dists = {
+            "ring_delay_s": scenario.dialer.ring_delay_s,
+            "talk_s": scenario.conversation.talk_s,
+            "wrap_s": scenario.conversation.wrap_s,
+            "gatekeeper_talk_s": scenario.conversation.gatekeeper_talk_s,
+            "callback_delay_s": scenario.callbacks.delay_h,  # hours, converted below
+            "return_ring_delay_s": scenario.dialer.ring_delay_s,
+            "inbound_talk_s": scenario.conversation.inbound_talk_s,
+            "research_s": scenario.team.research_s,
+            "connect_setup_s": scenario.dialer.connect_setup_s,
+        }
+        # (column, attempt, distribution or None for a uniform, scale, generator)
+        self._streams = [
+            (col, attempt, dists.get(name), 3600.0 if name == "callback_delay_s" else 1.0,
+             named_rng(seed, replication, name, attempt))
+            for name, col in COL.items() for attempt in range(self.attempts)
+        ]
+
+    def ensure(self, count: int) -> None:
+        """Make the draws of the first ``count`` prospects (at least)."""
+        count = min(count, self.count)
+        if count <= self.drawn:
+            return
+        new_drawn = min(self.count, max(count, self.drawn + self.BLOCK, 2 * self.drawn))
+        grown = np.empty((new_drawn, self.attempts, N_PURPOSES), dtype=np.float32)
+        grown[:self.drawn] = self._array[:self.drawn]
+        size = new_drawn - self.drawn
+        for col, attempt, dist, scale, rng in self._streams:
+            values = dist.sample(rng, size) * scale if dist is not None else rng.random(size)
+            grown[self.drawn:, attempt, col] = values
+        self._array, self.drawn = grown, new_drawn
+
+    def flat(self) -> memoryview:
+        """The draws made so far, as one contiguous float32 vector (a memoryview: its
+        items read as Python floats, the exact doubles the compiled kernel sees)."""
+        return memoryview(self._array.reshape(-1))
+
+    def upto(self, count: int | None = None) -> np.ndarray:
+        """The (prospects, attempts, purposes) array of the first ``count`` prospects
+        (default: the whole list), making what is missing."""
+        count = self.count if count is None else min(count, self.count)
+        self.ensure(count)
+        return self._array[:count]
+
+    @property
+    def nbytes(self) -> int:
+        return self._array.nbytes
 
 
 def _time_zone_offsets_s(scenario: Scenario, seed: int, replication: int, n: int) -> np.ndarray:

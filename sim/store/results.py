@@ -166,15 +166,15 @@ def staged_directory(final: Path, label: str = "--out", on_replace=None):
         raise
 
 
-def environment_versions() -> dict:
+def environment_versions(kernel: str) -> dict:
+    """What produced a results folder; ``kernel`` is the build of the model's kernel
+    that ran ("compiled" or "python": the same numbers either way)."""
     import numpy
     import simpy
 
-    from sim.experiment.engine import select
-
     return {
         "dialsim": __version__,
-        "rep_loop": select(warn=False).name,  # "compiled" or "python": same results
+        "kernel": kernel,
         "python": platform.python_version(),
         "simpy": simpy.__version__,
         "numpy": numpy.__version__,

@@ -1,8 +1,8 @@
-"""Crashes in the model that the kernel rewrite fixes: strict xfails, to flip when it lands.
+"""Crashes in the model found by issue 11, now fixed by the kernel rewrite: keep them fixed.
 
-issue 11: a callback delay shorter than the call it answers (about 4 s: the voicemail
-or missed call is still going on) schedules the callback in the past, and simpy
-raises ``ValueError: Negative delay``. Any delay the schema accepts must simulate.
+A callback delay shorter than the call it answers (about 4 s: the voicemail or missed
+call is still going on) scheduled the callback in the past, and simpy raised
+``ValueError: Negative delay``. Any delay the schema accepts must simulate.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import pytest
 from .conftest import make_scenario, run_campaign
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="kernel rewrite fixes it")
 @pytest.mark.parametrize("delay", ["0", "0.0005", '{dist="exponential", mean=0.01}'])
 def test_callback_delays_of_any_length_simulate(delay):
     scenario = make_scenario(f"callbacks.delay_h={delay}", "callbacks.p_callback=0.5",
