@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test test-fast bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,11 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -n 2 --dist loadfile -q
+
+# the quick loop: everything but the tests marked slow (long statistics, real
+# subprocesses and signals, Dask, the browser); CI runs `make test`, all of them
+test-fast: setup
+	$(PY) -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 bench: setup
 	$(PY) bench/run.py

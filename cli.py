@@ -138,18 +138,14 @@ def run(
                        workers=n_workers, calls=calls, source=str(scenario), baseline=baseline,
                        precision=precision, max_replications=max_replications,
                        on_replace=replaced)
-    if not quiet and not as_json:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("replications"), TimeRemainingColumn(), console=err,
-                            transient=True)
-        with progress:
-            bar = progress.add_task(f"{sc.name}", total=reps)
-            result = execute_run(sc, **run_options, on_done=lambda _r: progress.advance(bar),
-                                 on_plan=lambda total: progress.update(bar, total=total))
-    else:
+    if quiet:
         result = execute_run(sc, **run_options)
+    else:  # a moving bar on a terminal; a plain line every few seconds when piped (--json too)
+        from sim.present.progress import RunProgress
+
+        with RunProgress(err, sc.name, reps) as shown:
+            result = execute_run(sc, **run_options, on_done=shown.done, on_plan=shown.plan,
+                                 on_progress=shown.partial)
 
     if as_json:
         print(json.dumps(_summary_json(result, target), indent=2))

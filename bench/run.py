@@ -19,7 +19,14 @@ Measurements (all on fixed workloads, so runs are comparable):
   prospects, in a fresh process: wall time, CPU time and peak RSS;
 - memory: peak RSS at 6 and at 60 days of the same team, without and with the
   per-call log, each in its own fresh process (same imports, same code path);
-- sweep: points per second of a fixed sweep with 1 and with 2 local workers.
+- every dialer mode: the same model-vs-floor ratio on the parallel (3 lines) and
+  predictive (20 reps) example scenarios, and the wall time of
+  ``dialsim run scenarios/predictive_dialer.toml`` (20 replications, local workers);
+- scaling: CPU per dial at 4,000 reps against 40 (200 prospects a rep, 2 days), and
+  at 400 reps on 400,000 prospects against 40 on 40,000 (5 days); peak RSS of the
+  baseline team on a 1,000,000-prospect list; each in a fresh process;
+- sweep: points per second of a fixed sweep with 1 and with 2 local workers, after
+  an untimed warm-up so neither pays the lazy imports.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
+PARALLEL = ROOT / "scenarios" / "parallel_dialer.toml"
+PREDICTIVE = ROOT / "scenarios" / "predictive_dialer.toml"
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 # Fixed workloads: (full, quick).
@@ -55,7 +64,22 @@ MEMORY_STRATEGY = "always"
 SWEEP = ({"points": 40, "replications": 2}, {"points": 4, "replications": 1})
 SWEEP_STRATEGIES = ("never", "always", "rotate")
 
-TARGETS = {"ratio": 0.5, "large_wall_s": 120.0, "memory_ratio": 1.2, "sweep_speedup": 1.8}
+# every dialer mode: (scenario, overrides, replications) (full, quick)
+MODES = {
+    "parallel": ((PARALLEL, {}, 1), (PARALLEL, {"calendar.days": 1}, 1)),
+    "predictive": ((PREDICTIVE, {"calendar.days": 2}, 1),
+                   (PREDICTIVE, {"calendar.days": 1, "team.reps": 10, "prospects.count": 10_000}, 1)),
+}
+# scaling: (reps, prospects, days) pairs whose CPU per dial is compared (full, quick)
+SCALING = {
+    "reps": (((40, 8_000, 2), (4_000, 800_000, 2)), ((10, 2_000, 1), (400, 80_000, 1))),
+    "list": (((40, 40_000, 5), (400, 400_000, 5)), ((10, 10_000, 2), (40, 40_000, 2))),
+}
+MILLION = ({"prospects.count": 1_000_000}, {"prospects.count": 100_000})
+
+TARGETS = {"ratio": 0.5, "ratio_power": 0.64, "large_wall_s": 120.0, "memory_ratio": 1.2,
+           "sweep_speedup": 1.8, "predictive_run_s": 120.0, "scaling_reps": 1.5,
+           "scaling_list": 1.3, "million_prospects_mb": 250.0}
 
 
 # --------------------------------------------------------------------------- floor
@@ -92,7 +116,7 @@ def model_vs_floor(scenario, replications: int, repeats: int, seed: int = 7,
                    engine: str | None = None) -> dict:
     """Time the full model and the floor on the same dials, alternately; keep the best.
 
-    ``engine``: the rep loop (sim.experiment.engine: "compiled" or "python"; None = the default)."""
+    ``engine``: the kernel build (sim.experiment.engine: "compiled" or "python"; None = the default)."""
     from sim.experiment.engine import ENV_VAR
     from sim.experiment.replications import make_tasks, run_replication
 
@@ -155,7 +179,7 @@ def child(spec: dict) -> dict:
     """One measurement in this (fresh) process: one replication; time and peak RSS."""
     from sim.experiment.replications import make_tasks, run_replication
 
-    scenario = load(spec["overrides"])
+    scenario = load(spec["overrides"], Path(spec.get("scenario", BASELINE)))
     strategies = tuple(spec.get("strategies") or scenario.strategy_names())
     with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as calls_dir:
         task = make_tasks(scenario, spec.get("seed", 7), [0], strategies,
@@ -204,11 +228,38 @@ def memory_growth(team: dict, days: tuple[int, int]) -> dict:
     return out
 
 
+def scaling(pairs, quick: bool) -> dict:
+    """CPU per dial of the baseline team at two sizes (fresh processes, one strategy)."""
+    runs = []
+    for reps, prospects, days in pairs:
+        run = in_fresh_process({"overrides": {"team.reps": reps, "prospects.count": prospects,
+                                              "calendar.days": days}, "strategies": ["never"]})
+        runs.append({"reps": reps, "prospects": prospects, "days": days, "dials": run["dials"],
+                     "cpu_s": run["cpu_s"], "us_per_dial": 1e6 * run["cpu_s"] / max(1, run["dials"]),
+                     "peak_rss_mb": run["peak_rss_mb"]})
+    return {"runs": runs, "ratio": runs[1]["us_per_dial"] / runs[0]["us_per_dial"]}
+
+
+def predictive_run(quick: bool) -> dict:
+    """Wall time of `dialsim run scenarios/predictive_dialer.toml` as a user runs it."""
+    dialsim = Path(sys.executable).with_name("dialsim")
+    extra = ["-n", "2", "--set", "calendar.days=1"] if quick else []
+    with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as tmp:
+        started = time.perf_counter()
+        subprocess.run([str(dialsim), "run", str(PREDICTIVE), "--quiet", "--out",
+                        str(Path(tmp) / "out"), *extra], check=True, capture_output=True, cwd=ROOT)
+        wall = time.perf_counter() - started
+    return {"wall_s": wall, "replications": 2 if quick else 20, "command_extra": extra}
+
+
 # --------------------------------------------------------------------------- sweep
-def sweep_throughput(points: int, replications: int, workers: int) -> dict:
-    """Points per second of a fixed sweep (grid over callbacks.p_callback)."""
+def sweep_throughput(points: int, replications: int, workers: int, warm_up: bool = True) -> dict:
+    """Points per second of a fixed sweep (grid over callbacks.p_callback). A small
+    untimed sweep first pays the lazy imports, so 1 and 2 workers are timed alike."""
     from sim.experiment.executors import local_executor
 
+    if warm_up:
+        sweep_throughput(points=2, replications=1, workers=1, warm_up=False)
     values = [round(0.01 + 0.002 * i, 4) for i in range(points)]
     cpu_before = _cpu_self_and_children()
     with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as tmp:
@@ -285,7 +336,7 @@ def machine() -> dict:
         "simpy": simpy.__version__,
         "numpy": numpy.__version__,
         "cython": Cython.__version__,
-        "rep_loop": select(warn=False).name,  # what the model, large, memory and sweep ran
+        "kernel": select(warn=False).name,  # what the model, large, memory and sweep ran
         "platform": platform.platform(),
         "git_commit": commit + ("+dirty" if dirty else ""),
         "load_average_at_start": list(os.getloadavg()),
@@ -301,9 +352,24 @@ def rows_for_table(r: dict) -> list[tuple[str, str, str]]:
         ("model: dials / CPU s", f"{m['model_dials_per_s']:,.0f}", f"{m['dials']:,} dials, {m['campaigns']} campaigns"),
         ("model: rep-hours / CPU s", f"{m['model_rep_hours_per_s']:,.0f}", ""),
         ("floor: dials / CPU s", f"{m['floor_dials_per_s']:,.0f}", f"{m['reps']} rep processes, 1 timeout per dial"),
-        ("ratio model / floor", f"{m['ratio']:.2f}",
-         f"{m['engine']} rep loop; target >= {t['ratio']}: {ok[m['ratio'] >= t['ratio']]}"),
-        *([("ratio, pure-Python rep loop", f"{py['ratio']:.2f}",
+        ("ratio model / floor, power", f"{m['ratio']:.2f}",
+         f"{m['engine']} kernel; target >= {t['ratio_power']}: {ok[m['ratio'] >= t['ratio_power']]}"),
+        *[(f"ratio model / floor, {mode}", f"{r['modes'][mode]['ratio']:.2f}",
+           f"{r['modes'][mode]['dials']:,} dials, {r['modes'][mode]['reps']} reps; "
+           f"target >= {t['ratio']}: {ok[r['modes'][mode]['ratio'] >= t['ratio']]}")
+          for mode in r.get("modes", {})],
+        *([("dialsim run predictive_dialer: wall s", f"{r['predictive_run']['wall_s']:.0f}",
+            f"{r['predictive_run']['replications']} replications; target < {t['predictive_run_s']:.0f}: "
+            f"{ok[r['predictive_run']['wall_s'] < t['predictive_run_s']]}")] if "predictive_run" in r else []),
+        *[(f"scaling {kind}: CPU per dial", f"x{r['scaling'][kind]['ratio']:.2f}",
+           " -> ".join(f"{x['reps']} reps/{x['prospects']:,}: {x['us_per_dial']:.2f} us"
+                       for x in r['scaling'][kind]['runs'])
+           + f"; target <= {t['scaling_' + kind]}: {ok[r['scaling'][kind]['ratio'] <= t['scaling_' + kind]]}")
+          for kind in r.get("scaling", {})],
+        *([("1M-prospect list: peak RSS MB", f"{r['million']['peak_rss_mb']:.0f}",
+            f"{r['million']['dials']:,} dials; target < {t['million_prospects_mb']:.0f}: "
+            f"{ok[r['million']['peak_rss_mb'] < t['million_prospects_mb']]}")] if "million" in r else []),
+        *([("ratio, pure-Python kernel", f"{py['ratio']:.2f}",
              f"{py['model_dials_per_s']:,.0f} dials / CPU s: without a C compiler")] if py else []),
         ("large: wall s", f"{lg['wall_s']:.1f}", f"target < {t['large_wall_s']:.0f}: {ok[lg['wall_s'] < t['large_wall_s']]}"),
         ("large: CPU s", f"{lg['cpu_s']:.1f}", f"{lg['dials']:,} dials, {lg['campaigns']} campaigns"),
@@ -361,9 +427,22 @@ def main(argv: list[str] | None = None) -> int:
     step("model vs floor")
     results["model_vs_floor"] = model_vs_floor(load(), MODEL_REPLICATIONS[q], args.repeats or REPEATS[q])
     if results["model_vs_floor"]["engine"] == "compiled":
-        step("model vs floor, pure-Python rep loop (the fallback)")
+        step("model vs floor, pure-Python kernel (the fallback)")
         results["model_vs_floor_python"] = model_vs_floor(
             load(), MODEL_REPLICATIONS[q], args.repeats or REPEATS[q], engine="python")
+    results["modes"] = {}
+    for mode, specs in MODES.items():
+        path, overrides, reps = specs[q]
+        step(f"model vs floor, {mode} dialer")
+        results["modes"][mode] = {"scenario": path.name, "overrides": overrides,
+                                  **model_vs_floor(load(overrides, path), reps,
+                                                   args.repeats or REPEATS[q])}
+    step("dialsim run scenarios/predictive_dialer.toml")
+    results["predictive_run"] = predictive_run(args.quick)
+    step("scaling (fresh processes)")
+    results["scaling"] = {kind: scaling(pairs[q], args.quick) for kind, pairs in SCALING.items()}
+    step("1M-prospect list (fresh process)")
+    results["million"] = {"overrides": MILLION[q], **in_fresh_process({"overrides": MILLION[q]})}
     step("large campaign (fresh process)")
     results["large"] = {"overrides": LARGE[q], **in_fresh_process({"overrides": LARGE[q]})}
     step("memory growth (fresh processes)")

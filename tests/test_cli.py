@@ -146,6 +146,7 @@ def _installed_dialsim() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dialsim") or "")
 
 
+@pytest.mark.slow
 def test_installed_command_runs_as_a_subprocess(tmp_path):
     exe = _installed_dialsim()
     assert exe, "the dialsim command must be installed (pip install -e .)"

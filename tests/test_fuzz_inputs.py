@@ -310,6 +310,7 @@ def test_a_sample_of_bad_inputs_fast(tmp_path):
         _check(case, code, output, path, folder)
 
 
+@pytest.mark.slow
 def test_a_handful_through_the_installed_command(tmp_path):
     rng = random.Random(SEED)
     for i, case in enumerate(rng.sample(CASES, 5)):
@@ -319,6 +320,7 @@ def test_a_handful_through_the_installed_command(tmp_path):
         _check(case, code, output, path, folder)
 
 
+@pytest.mark.slow
 def test_a_fifo_and_a_device_are_refused_at_once(tmp_path):
     import os
 

@@ -21,6 +21,8 @@ from sim.experiment.sweep import sweep_status
 from .conftest import SCENARIOS
 from .sweep_support import write_sweep
 
+pytestmark = pytest.mark.slow  # real subprocesses (make test-fast leaves them out)
+
 DIALSIM = str(Path(sys.executable).with_name("dialsim"))
 # long enough to be stopped mid-run (several seconds on 2 workers), small in memory
 SLOW = ["-n", "40", "--workers", "2", "--set", "prospects.count=40000",

@@ -18,7 +18,7 @@ from sim.experiment.sweep import load_sweep, run_sweep
 
 from .sweep_support import assert_same_sweep, write_sweep
 
-pytestmark = pytest.mark.dask
+pytestmark = [pytest.mark.dask, pytest.mark.slow]
 DIALSIM = str(Path(sys.executable).with_name("dialsim"))
 
 

@@ -20,6 +20,8 @@ import pytest
 from sim.experiment.executors import SerialExecutor
 from sim.experiment.sweep import load_sweep, run_sweep
 
+pytestmark = pytest.mark.slow  # real processes stopped with signals: seconds each
+
 from .sweep_support import assert_same_sweep, write_sweep
 
 DIALSIM = str(Path(sys.executable).with_name("dialsim"))

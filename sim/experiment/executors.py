@@ -3,7 +3,9 @@
 One small interface in the spirit of ``concurrent.futures``: ``map_unordered(fn,
 tasks)`` yields ``(task, result)`` as tasks complete, keeping at most
 ``max_in_flight`` submitted at once so memory stays bounded however many tasks a
-sweep has. Results never depend on the executor: every task carries its own seed
+sweep has; ``on_progress`` receives what running tasks report of their progress
+(:mod:`sim.experiment.progress`; in this process and from local workers, not from
+a Dask cluster). Results never depend on the executor: every task carries its own seed
 and replication index, and callers order results by task, not by completion.
 """
 
@@ -16,12 +18,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
+from sim.experiment import progress
+
 
 class Executor(Protocol):
     workers: int
 
-    def map_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int | None = None
-                      ) -> Iterator[tuple[Any, Any]]: ...
+    def map_unordered(self, fn: Callable, tasks: Iterable, max_in_flight: int | None = None,
+                      on_progress: progress.Sink | None = None) -> Iterator[tuple[Any, Any]]: ...
 
     def close(self) -> None: ...
 
@@ -35,9 +39,11 @@ class SerialExecutor:
 
     workers = 1
 
-    def map_unordered(self, fn, tasks, max_in_flight=None):
+    def map_unordered(self, fn, tasks, max_in_flight=None, on_progress=None):
         for task in tasks:
-            yield task, fn(task)
+            with progress.reporting_to(on_progress):
+                result = fn(task)
+            yield task, result
 
     def close(self):
         pass
@@ -57,12 +63,22 @@ class LocalProcessExecutor:
 
     def __init__(self, workers: int):
         self.workers = workers
+        context = multiprocessing.get_context("spawn")
+        # (replication, share done) from the workers; a SimpleQueue writes before put()
+        # returns, so a task's last report is in the pipe before its result is sent
+        self._progress = context.SimpleQueue()
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker_init, initargs=(os.getpid(),),
+            max_workers=workers, mp_context=context,
+            initializer=worker_init, initargs=(os.getpid(), self._progress),
         )
 
-    def map_unordered(self, fn, tasks, max_in_flight=None):
+    def _drain_progress(self, on_progress) -> None:
+        while not self._progress.empty():
+            report = self._progress.get()
+            if on_progress is not None:
+                on_progress(*report)
+
+    def map_unordered(self, fn, tasks, max_in_flight=None, on_progress=None):
         limit = max_in_flight or 2 * self.workers
         pending: dict[Future, Any] = {}
         iterator = iter(tasks)
@@ -76,8 +92,10 @@ class LocalProcessExecutor:
                     break
                 pending[self._pool.submit(fn, task)] = task
             if not pending:
+                self._drain_progress(on_progress)
                 return
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            self._drain_progress(on_progress)
             for future in done:
                 task = pending.pop(future)
                 yield task, future.result()
@@ -107,8 +125,9 @@ class LocalProcessExecutor:
 PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is still there
 
 
-def worker_init(parent_pid: int) -> None:
-    """Worker initializer: ignore Ctrl-C, and exit when the parent process is gone.
+def worker_init(parent_pid: int, progress_queue) -> None:
+    """Worker initializer: ignore Ctrl-C, exit when the parent process is gone, and send
+    progress reports to the parent through ``progress_queue``.
 
     Ctrl-C reaches the whole process group, but only the parent should react (it stops
     the workers itself), so workers print no tracebacks. If the parent is killed
@@ -120,6 +139,7 @@ def worker_init(parent_pid: int) -> None:
     import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    progress.install_queue(progress_queue)
     _die_with_parent()
     if os.getppid() != parent_pid:  # the parent died before this worker started
         os._exit(1)
@@ -268,7 +288,8 @@ class DaskExecutor:
         self.workers = max(1, sum(threads.values()))
         self._pending: dict = {}
 
-    def map_unordered(self, fn, tasks, max_in_flight=None):
+    def map_unordered(self, fn, tasks, max_in_flight=None, on_progress=None):
+        """(``on_progress`` is not used: tasks on a cluster report only when done.)"""
         from distributed import as_completed
 
         limit = max_in_flight or 2 * self.workers

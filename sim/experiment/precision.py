@@ -99,6 +99,7 @@ def run_to_precision(
     calls_dir: Path | None = None,
     on_done: Callable[[ReplicationResult], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, float], None] | None = None,
 ) -> tuple[RunResult, PrecisionOutcome]:
     """Run rounds until every strategy's headline relative half-width is <= ``target``.
 
@@ -116,7 +117,7 @@ def run_to_precision(
             on_plan(total)
         part = run_experiment(scenario, seed=seed, replications=range(len(done), total),
                               strategies=strategies, executor=executor, calls_dir=calls_dir,
-                              on_done=on_done)
+                              on_done=on_done, on_progress=on_progress)
         done += part.replications
         result = RunResult(scenario, seed, strategies, done, time.perf_counter() - started)
         outcome.rounds.append(total)

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from sim.experiment.executors import Executor, SerialExecutor
 from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from sim.experiment import progress
 from sim.experiment.engine import select as select_engine
 from sim.model.campaign import Campaign
 from sim.store.results import CallLogWriter
@@ -57,7 +58,11 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
     rows, parts = [], []
     timeline = {name: [] for name in TIMELINE_SCHEMA.names}
     numbers = {name: [] for name in NUMBERS_SCHEMA.names} if scenario.caller_id.enabled else None
-    for name in task.strategies:
+    for index, name in enumerate(task.strategies):
+        def on_day(days_done: int, index: int = index) -> None:
+            progress.report(task.replication,
+                            (index + days_done / scenario.calendar.days) / len(task.strategies))
+
         policy = policy_from_spec(specs[name])
         table = compile_policy(policy, scenario.cadence.max_attempts)
         log = None
@@ -66,7 +71,7 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
             log = CallLogWriter(path, name, task.replication)
             parts.append(str(path))
         campaign = Campaign(scenario, world, table, len(policy.message_labels),
-                            kernel=kernel, call_log=log)
+                            kernel=kernel, call_log=log, on_day=on_day)
         metrics = campaign.run()
         if log is not None:
             log.close()
@@ -187,6 +192,7 @@ def run_experiment(
     executor: Executor | None = None,
     calls_dir: Path | None = None,
     on_done: Callable[[ReplicationResult], None] | None = None,
+    on_progress: progress.Sink | None = None,
 ) -> RunResult:
     """Run ``replications`` replications of ``strategies``; order-independent results.
 
@@ -199,7 +205,7 @@ def run_experiment(
     indices = range(replications) if isinstance(replications, int) else replications
     tasks = make_tasks(scenario, seed, indices, strategies, calls_dir)
     done: list[ReplicationResult] = []
-    for _task, result in executor.map_unordered(run_replication, tasks):
+    for _task, result in executor.map_unordered(run_replication, tasks, on_progress=on_progress):
         done.append(result)
         if on_done is not None:
             on_done(result)

@@ -58,6 +58,7 @@ def execute_run(
     precision: float | None = None,
     max_replications: int | None = None,
     on_plan: Callable[[int], None] | None = None,
+    on_progress: Callable[[int, float], None] | None = None,
     on_replace: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Run the experiment and write its results folder atomically. Returns the results.
@@ -90,6 +91,7 @@ def execute_run(
                 result = run_experiment(
                     scenario, seed=seed, replications=replications, strategies=strategies,
                     executor=executor, calls_dir=parts_dir, on_done=on_done,
+                    on_progress=on_progress,
                 )
             else:
                 from sim.experiment.precision import run_to_precision
@@ -98,7 +100,7 @@ def execute_run(
                     scenario, seed=seed, first_round=replications, target=precision,
                     max_replications=max_replications or DEFAULT_MAX_REPLICATIONS,
                     strategies=strategies, executor=executor, calls_dir=parts_dir,
-                    on_done=on_done, on_plan=on_plan,
+                    on_done=on_done, on_plan=on_plan, on_progress=on_progress,
                 )
                 result.precision = outcome
                 replications = len(result.replications)

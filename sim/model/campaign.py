@@ -56,7 +56,7 @@ class Campaign:
         self.n_messages = max(1, n_messages)
         self.policy_table = array("i", policy_table)
         self.status = _ints(n, ACTIVE)
-        self.bad = array("i", world.bad_number.astype(np.int32).tobytes())
+        self.bad = _read_only(world.bad_number.view(np.uint8))
         self.attempts = _ints(n)
         self.vm_encounters = _ints(n)
         self.touches = _ints(n)
@@ -65,17 +65,13 @@ class Campaign:
         self.attempts_today = _ints(n)
         self.reached_at_attempt = _ints(n)
         self.heard = _ints(n * self.n_messages)
-        self.pickup = _doubles(world.p_pickup)
-        self.reach = _doubles(world.reachability)
-        self.vm_box = _doubles(world.p_voicemail_box)
-        self.right_party = _doubles(world.p_right_party)
-        self.propensity = _doubles(world.callback_propensity)
-        self.offset = _doubles(world.utc_offset_s)
-        # the retry list: a sorted run (ring buffer) and a heap, room for everyone
-        self.run_times = array("d", [0.0]) * n
-        self.run_prospects = _ints(n)
-        self.heap_times = array("d", [0.0]) * n
-        self.heap_prospects = _ints(n)
+        self.pickup = _doubles(world.p_pickup)  # screening changes it: this campaign's copy
+        # the world's own arrays, read only and shared by every strategy of a replication
+        self.reach = _read_only(world.reachability)
+        self.vm_box = _read_only(world.p_voicemail_box)
+        self.right_party = _read_only(world.p_right_party)
+        self.propensity = _read_only(world.callback_propensity)
+        self.offset = _read_only(world.utc_offset_s)
 
         pros = scenario.prospects
         self.hourly = array("d", [float(v) for v in pros.hourly_availability])
@@ -231,6 +227,12 @@ class Campaign:
 def _doubles(values: np.ndarray) -> array:
     """A copy of ``values`` as float64 machine numbers (the same doubles ``tolist`` gives)."""
     return array("d", np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
+
+def _read_only(values: np.ndarray) -> memoryview:
+    """A view of a world array for the kernel: its items read as Python numbers (the
+    same doubles a copy would hold), nothing copied."""
+    return memoryview(np.ascontiguousarray(values))
 
 
 def _ints(n: int, value: int = 0) -> array:

@@ -514,7 +514,6 @@ class Kernel:
 
     # the simpy world and the Python-side collaborators
     env: object
-    campaign: object
     table: object  # the replication's DrawTable (grows as prospects are dialled)
     procs: list
     idle_wake: dict  # rep -> time an idle rep wakes on its own (in the order reps idled)
@@ -531,7 +530,7 @@ class Kernel:
     # per prospect
     n: cython.Py_ssize_t
     status: cython.int[::1]
-    bad: cython.int[::1]
+    bad: cython.const[cython.uchar][::1]
     attempts: cython.int[::1]
     vm_encounters: cython.int[::1]
     touches: cython.int[::1]
@@ -542,23 +541,26 @@ class Kernel:
     heard: cython.int[::1]
     number_of: cython.int[::1]
     pickup: cython.double[::1]
-    reach: cython.double[::1]
-    vm_box: cython.double[::1]
-    right_party: cython.double[::1]
-    propensity: cython.double[::1]
-    offset: cython.double[::1]
+    reach: cython.const[cython.double][::1]
+    vm_box: cython.const[cython.double][::1]
+    right_party: cython.const[cython.double][::1]
+    propensity: cython.const[cython.double][::1]
+    offset: cython.const[cython.double][::1]
     # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
     draws: cython.float[::1]
     drawn: cython.Py_ssize_t
     n_att: cython.Py_ssize_t
     # the retry list: a sorted run (ring buffer) and a binary heap of (time, prospect)
+    # (both grow as needed, doubling: memory follows the prospects waiting, not the list)
     run_times: cython.double[::1]
     run_prospects: cython.int[::1]
     run_first: cython.Py_ssize_t
     run_size: cython.Py_ssize_t
+    run_capacity: cython.Py_ssize_t
     heap_times: cython.double[::1]
     heap_prospects: cython.int[::1]
     heap_size: cython.Py_ssize_t
+    heap_capacity: cython.Py_ssize_t
     next_fresh: cython.Py_ssize_t
     # per rep
     reps: cython.Py_ssize_t
@@ -637,7 +639,6 @@ class Kernel:
     def __init__(self, campaign):
         c = campaign
         s = c.scenario
-        self.campaign = c
         self.env = c.env
         self.table = c.world.draws
         self.procs = c.procs
@@ -663,10 +664,12 @@ class Kernel:
         self.n_att = s.cadence.max_attempts
         self.drawn = 0
         self._refresh_draws()
-        self.run_times, self.run_prospects = c.run_times, c.run_prospects
-        self.run_first = self.run_size = 0
-        self.heap_times, self.heap_prospects = c.heap_times, c.heap_prospects
-        self.heap_size = 0
+        self.run_capacity = self.heap_capacity = min(self.n, 1024)
+        self.run_times = array("d", [0.0]) * self.run_capacity
+        self.run_prospects = array("i", [0]) * self.run_capacity
+        self.heap_times = array("d", [0.0]) * self.heap_capacity
+        self.heap_prospects = array("i", [0]) * self.heap_capacity
+        self.run_first = self.run_size = self.heap_size = 0
         self.next_fresh = 0
         self.reps, self.lines = c.reps, c.lines
         self.power = c.mode == "power"
@@ -809,15 +812,19 @@ class Kernel:
         key (most are: the gap is the same for everyone) goes on the run at O(1), the
         others on the heap; keys are unique (a prospect waits at most once)."""
         size: cython.Py_ssize_t = self.run_size
-        last: cython.Py_ssize_t = (self.run_first + size - 1) % self.n
+        last: cython.Py_ssize_t = (self.run_first + size - 1) % self.run_capacity
         if not size or self.run_times[last] < eligible or (
                 self.run_times[last] == eligible and self.run_prospects[last] < p):
-            slot: cython.Py_ssize_t = (self.run_first + size) % self.n
+            if size == self.run_capacity:
+                self._grow_run()
+            slot: cython.Py_ssize_t = (self.run_first + size) % self.run_capacity
             self.run_times[slot] = eligible
             self.run_prospects[slot] = p
             self.run_size = size + 1
             return 0
         # sift up
+        if self.heap_size == self.heap_capacity:
+            self._grow_heap()
         i: cython.Py_ssize_t = self.heap_size
         self.heap_size = i + 1
         parent: cython.Py_ssize_t
@@ -832,6 +839,38 @@ class Kernel:
                 break
         self.heap_times[i] = eligible
         self.heap_prospects[i] = p
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def _grow_run(self) -> cython.int:
+        """Double the sorted run's room (at most one slot per prospect), in order from 0."""
+        old_times: cython.double[::1] = self.run_times
+        old_prospects: cython.int[::1] = self.run_prospects
+        capacity: cython.Py_ssize_t = min(2 * self.run_capacity, self.n)
+        self.run_times = array("d", [0.0]) * capacity
+        self.run_prospects = array("i", [0]) * capacity
+        i: cython.Py_ssize_t
+        j: cython.Py_ssize_t
+        for i in range(self.run_size):
+            j = (self.run_first + i) % self.run_capacity
+            self.run_times[i] = old_times[j]
+            self.run_prospects[i] = old_prospects[j]
+        self.run_first = 0
+        self.run_capacity = capacity
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def _grow_heap(self) -> cython.int:
+        """Double the heap's room (at most one slot per prospect)."""
+        capacity: cython.Py_ssize_t = min(2 * self.heap_capacity, self.n)
+        times = array("d", [0.0]) * capacity
+        prospects = array("i", [0]) * capacity
+        times[:self.heap_size] = array("d", self.heap_times[:self.heap_size])
+        prospects[:self.heap_size] = array("i", self.heap_prospects[:self.heap_size])
+        self.heap_times, self.heap_prospects = times, prospects
+        self.heap_capacity = capacity
         return 0
 
     @cython.cfunc
@@ -896,7 +935,7 @@ class Kernel:
         p: cython.Py_ssize_t
         if head == 1 and self.run_times[self.run_first] <= now:
             p = self.run_prospects[self.run_first]
-            self.run_first = (self.run_first + 1) % self.n
+            self.run_first = (self.run_first + 1) % self.run_capacity
             self.run_size -= 1
             return p
         if head == 2 and self.heap_times[0] <= now:

@@ -95,36 +95,43 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
     weights = np.array([s.weight for s in segments], dtype=float)
     cumulative = np.cumsum(weights / weights.sum())
     segment = np.searchsorted(cumulative, named_rng(seed, replication, "segment").random(n), side="right")
-    segment = np.minimum(segment, len(segments) - 1)
+    segment = np.minimum(segment, len(segments) - 1).astype(np.int16)
 
     def per_segment(attr):
         return np.array([getattr(s, attr) for s in segments], dtype=float)[segment]
 
     bad_number = named_rng(seed, replication, "bad_number").random(n) < per_segment("p_bad_number")
 
-    mean_reach = per_segment("reachability")
+    # (temporaries are dropped as soon as they are used: a long list's world is built
+    # in a few arrays' worth of memory)
+    reachability = per_segment("reachability")  # the segment's mean, unless drawn below
     concentration = np.array(
         [s.reachability_concentration or 0.0 for s in segments], dtype=float
     )[segment]
     reach_rng = named_rng(seed, replication, "reachability")
-    reachability = mean_reach.copy()
-    heterogeneous = (concentration > 0) & (mean_reach > 0) & (mean_reach < 1)
+    heterogeneous = (concentration > 0) & (reachability > 0) & (reachability < 1)
     if heterogeneous.any():
         # Draw for everyone (keeps alignment by prospect), keep where heterogeneous.
-        a = np.where(heterogeneous, mean_reach * concentration, 1.0)
-        b = np.where(heterogeneous, (1 - mean_reach) * concentration, 1.0)
+        a = np.where(heterogeneous, reachability * concentration, 1.0)
+        b = np.where(heterogeneous, (1 - reachability) * concentration, 1.0)
+        del concentration
         beta = reach_rng.beta(a, b)
-        reachability = np.where(heterogeneous, beta, mean_reach)
+        del a, b
+        reachability = np.where(heterogeneous, beta, reachability)
+        del beta
+    del heterogeneous
 
     sigma = per_segment("callback_propensity_sigma")
-    z = named_rng(seed, replication, "callback_propensity").standard_normal(n)
-    propensity = np.exp(sigma * z - 0.5 * sigma**2)  # log-normal with mean 1
+    propensity = sigma * named_rng(seed, replication, "callback_propensity").standard_normal(n)
+    propensity -= 0.5 * sigma**2
+    del sigma
+    np.exp(propensity, out=propensity)  # log-normal with mean 1
 
     return World(
         seed=seed,
         replication=replication,
         draws=draws,
-        segment=segment.astype(np.int16),
+        segment=segment,
         bad_number=bad_number,
         reachability=reachability,
         p_pickup=per_segment("p_pickup"),
