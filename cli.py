@@ -110,7 +110,10 @@ def run(
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
 ):
-    """Simulate every strategy of SCENARIO over N replications and write results."""
+    """Simulate every strategy of SCENARIO over N replications and write results.
+
+    Exit codes: 0 done, 2 bad input (nothing written), 130/143 stopped (Ctrl-C/SIGTERM).
+    """
     from sim.analysis.compare import resolve_baseline
     from sim.experiment.preflight import check_counts
     from sim.experiment.replications import select_strategies
