@@ -568,6 +568,7 @@ class Kernel:
     power: cython.bint
     rep_state: cython.int[::1]
     ring_end: cython.double[::1]
+    window_end: cython.double[::1]  # the end of the work window each rep is in (or last was)
     # a batch of lines (parallel and predictive): rep r's slots are r*lines .. +lines-1
     batch_p: cython.int[::1]
     batch_a: cython.int[::1]
@@ -674,6 +675,7 @@ class Kernel:
         self.reps, self.lines = c.reps, c.lines
         self.power = c.mode == "power"
         self.rep_state, self.ring_end = c.rep_state, c.ring_end
+        self.window_end = array("d", [0.0]) * self.reps
         slots = self.reps * self.lines
         self.batch_p, self.batch_a = array("i", [0]) * slots, array("i", [0]) * slots
         self.batch_kind, self.batch_order = array("i", [0]) * slots, array("i", [0]) * slots
@@ -949,8 +951,6 @@ class Kernel:
         (or after, with ``list_order = "fresh_first"``); a prospect outside its calling
         window goes back on the list until the window opens."""
         p: cython.Py_ssize_t
-        local: cython.double
-        wait: cython.double
         while True:
             p = -1
             if self.retries_first:
@@ -967,15 +967,10 @@ class Kernel:
                 return -1
             if self.status[p] != ACTIVE:
                 continue
-            if self.always_in_window:
+            wait = self.window_opens(p, now)
+            if wait == now:
                 return p
-            local = _mod(now + self.offset[p], DAY_S)
-            if self.cw_start <= local < self.cw_end:
-                return p
-            wait = self.cw_start - local  # until the prospect's window opens
-            if wait <= 0:
-                wait += DAY_S
-            self.retry_push(now + wait, p)
+            self.retry_push(wait, p)  # back when the prospect's window opens
 
     @cython.cfunc
     @cython.exceptval(-1)
@@ -1022,6 +1017,52 @@ class Kernel:
         if until > self.idle_wake_bound:
             self.idle_wake_bound = until
         return 0
+
+    @cython.cfunc
+    def window_opens(self, p: cython.Py_ssize_t, now: cython.double) -> cython.double:
+        """When prospect ``p``'s local calling window is next open: ``now`` if it is."""
+        if self.always_in_window:
+            return now
+        local: cython.double = _mod(now + self.offset[p], DAY_S)
+        if self.cw_start <= local < self.cw_end:
+            return now
+        wait: cython.double = self.cw_start - local
+        if wait <= 0:
+            wait += DAY_S
+        return now + wait
+
+    @cython.cfunc
+    def hour_mult(self, p: cython.Py_ssize_t, t: cython.double) -> cython.double:
+        """The hourly availability multiplier at prospect ``p``'s local hour at ``t``."""
+        return self.hourly[_hour_of(_mod(t + self.offset[p], DAY_S))]
+
+    # ------------------------------------------------------------------ return calls
+    @cython.cfunc
+    def take_return_call(self, queue, now: cython.double) -> object:
+        """The first queued return call whose prospect's calling window is open now
+        (taken off the queue), or None; calls to prospects reached or opted out
+        meanwhile are dropped. The others keep their place."""
+        i: cython.Py_ssize_t = 0
+        p: cython.Py_ssize_t
+        while i < len(queue):
+            item = queue[i]
+            p = item[1]
+            if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
+                del queue[i]
+                continue
+            if self.window_opens(p, now) == now:
+                del queue[i]
+                return item
+            i += 1
+        return None
+
+    @cython.cfunc
+    def return_call_due(self, queue, now: cython.double) -> cython.double:
+        """When the first queued return call can be placed (inf if none is queued)."""
+        due: cython.double = INF
+        for item in queue:
+            due = min(due, self.window_opens(item[1], now))
+        return due
 
     # ------------------------------------------------------------------ a line
     @cython.cfunc
@@ -1080,8 +1121,7 @@ class Kernel:
             self.resolve_s = self.bad_number_s
             return L_BAD
         ring: cython.double = self.d(p, a, C_RING)
-        hour: cython.Py_ssize_t = _hour_of(_mod(t_ring + self.offset[p], DAY_S))
-        available: cython.double = self.reach[p] * self.hourly[hour]
+        available: cython.double = self.reach[p] * self.hour_mult(p, t_ring)
         if (self.d(p, a, C_AVAILABLE) < available and self.d(p, a, C_PICKUP) < self.pickup_now(p)
                 and ring < self.ring_timeout_s):
             if self.amd_on:
@@ -1275,8 +1315,9 @@ class Kernel:
     @cython.ccall
     def inbound_arrives(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t):
         """A callback rings: the rep who last dialled (or any free rep, when routing says
-        so) takes it if idle or only waiting on ringing lines; else it is missed, and
-        the prospect may leave a message that queues a return call."""
+        so) takes it if inside a work window and idle or only waiting on ringing lines;
+        else it is missed, and the prospect may leave a message that queues a return
+        call."""
         if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
             return  # reached meanwhile, or asked not to be called: no reason to call
         self.counts[N_CB_RECEIVED] += 1
@@ -1291,7 +1332,8 @@ class Kernel:
             else:
                 r = i - 1 if i - 1 < owner else i  # every other rep, in order
             state = self.rep_state[r]
-            if state == IDLE or (state == DIALLING and now < self.ring_end[r]):
+            if now < self.window_end[r] and (
+                    state == IDLE or (state == DIALLING and now < self.ring_end[r])):
                 self.rep_state[r] = BUSY
                 self.idle_wake.pop(r, None)
                 self.procs[r].interrupt(Inbound(p, a))
@@ -1398,24 +1440,24 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
             if env.now < w_start:
                 k.rep_state[r] = OFF
                 yield timeout(w_start - env.now)
+            k.window_end[r] = w_end
             # ``start`` is the current time: re-read after anything that waits; after a
             # dial it is start + busy_s (exactly the time simpy resumes at)
             start = env.now
             while start < w_end:
                 if queue:
-                    item = queue.popleft()
-                    p = item[1]
-                    if k.status[p] != REACHED and k.status[p] != OPTED_OUT:
+                    item = k.take_return_call(queue, start)
+                    if item is not None:
                         yield from return_call(k, r, item, w_end)
                         start = env.now
-                    continue
+                        continue
                 if not k.power:
                     # a batch of lines at once (parallel, predictive): the first live
                     # answer is bridged to the rep; a live answer that comes while the rep
                     # is on a call is abandoned; lines are settled in the order they resolve
                     count = k.fill_batch(r, start)
                     if not count:
-                        yield from idle(k, r, min(k.next_work_time(), w_end), w_end)
+                        yield from idle(k, r, min(k.next_work_time(), k.return_call_due(queue, start), w_end), w_end)
                         start = env.now
                         continue
                     for line in range(count):
@@ -1488,7 +1530,7 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                 # the power dialer: one line, ONE timeout for research, ringing and handling
                 p = k.next_prospect(start)
                 if p < 0:
-                    yield from idle(k, r, min(k.next_work_time(), w_end), w_end)
+                    yield from idle(k, r, min(k.next_work_time(), k.return_call_due(queue, start), w_end), w_end)
                     start = env.now
                     continue
                 a = k.start_attempt(r, p, start)
@@ -1557,7 +1599,8 @@ def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.d
 
 
 def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.double):
-    """The rep returns a missed callback: a priority dial, answered less often later."""
+    """The rep returns a missed callback: a priority dial (placed only inside the
+    prospect's calling window), answered less often later."""
     env = k.env
     queued_at: cython.double = item[0]
     p: cython.Py_ssize_t = item[1]
@@ -1566,7 +1609,10 @@ def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.doub
     k.rep_state[r] = BUSY
     k.counts[N_RETURN_CALLS] += 1
     wait_h: cython.double = (start - queued_at) / 3600.0
-    p_answer: cython.double = k.return_call_answer_prob * pow(0.5, wait_h / k.return_call_half_life_h)
+    # answered less often the longer the caller waited, and only when at the phone:
+    # the prospect's hourly availability at its local hour, at most 1
+    p_answer: cython.double = (k.return_call_answer_prob * pow(0.5, wait_h / k.return_call_half_life_h)
+                               * min(1.0, k.hour_mult(p, start)))
     setup: cython.double = k.d(p, a, C_SETUP)
     ring_timeout: cython.double = k.ring_timeout_s
     ring: cython.double
