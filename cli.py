@@ -31,12 +31,26 @@ err = Console(stderr=True)
 
 
 def user_errors(fn):
-    """Turn a UserError into its message on stderr and exit code 2."""
+    """Turn a UserError into its message on stderr and exit code 2; a stop into one line.
+
+    While the command runs, Ctrl-C raises KeyboardInterrupt and SIGTERM raises
+    ``Terminated``, so every ``with`` on the way out runs (workers stopped, staging
+    folders removed); then one line and exit code 130 or 143, never a traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        previous = _raise_on_stop_signals()
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            from sim.errors import stop_exit_code
+
+            code = stop_exit_code(exc)
+            err.print(f"stopped ({'SIGTERM' if code == 143 else 'Ctrl-C'}): nothing half-written "
+                      "was left; run the command again", highlight=False, markup=False,
+                      soft_wrap=True)
+            raise typer.Exit(code=code) from None
         except UserError as exc:
             from rich.markup import escape  # messages may contain "[set]", "[grid]"
 
@@ -44,8 +58,33 @@ def user_errors(fn):
                 err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True,
                           soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
+        finally:
+            _restore_signals(previous)
 
     return wrapper
+
+
+def _raise_on_stop_signals() -> dict:
+    """SIGINT -> KeyboardInterrupt, SIGTERM -> Terminated; returns the handlers replaced."""
+    import signal
+
+    from sim.errors import Terminated
+
+    def terminated(_signum, _frame):
+        raise Terminated()
+
+    try:
+        return {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}
+    except ValueError:  # not the main thread (a test harness): leave signals alone
+        return {}
+
+
+def _restore_signals(previous: dict) -> None:
+    import signal
+
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
 
 
 SetOption = Annotated[
@@ -58,25 +97,32 @@ SetOption = Annotated[
 @user_errors
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    replications: Annotated[Optional[int], typer.Option("--replications", "-n", min=1, help="Replications (default: the scenario's experiment.replications).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Base seed (default: the scenario's experiment.seed).")] = None,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", help="Replications (default: the scenario's experiment.replications).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Base seed (default: the scenario's experiment.seed).")] = None,
     strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", help="Run only this strategy (repeatable).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<scenario name>).")] = None,
     overrides: SetOption = None,
     calls: Annotated[bool, typer.Option("--calls", help="Also write calls.parquet, one row per dial (streamed).")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
-    max_replications: Annotated[Optional[int], typer.Option("--max-replications", min=2, metavar="N", help="Cap for --precision (default 200).")] = None,
+    max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
 ):
-    """Simulate every strategy of SCENARIO over N replications and write results."""
+    """Simulate every strategy of SCENARIO over N replications and write results.
+
+    Exit codes: 0 done, 2 bad input (nothing written), 130/143 stopped (Ctrl-C/SIGTERM).
+    """
     from sim.analysis.compare import resolve_baseline
+    from sim.experiment.preflight import check_counts
     from sim.experiment.replications import select_strategies
     from sim.experiment.runs import default_out_dir, execute_run
     from sim.scenario.schema import load_scenario
 
+    check_counts(replications, workers, max_replications)
+    if seed is not None and not 0 <= seed <= 2**63 - 1:
+        raise UserError(f"--seed {seed}: must be from 0 to 2**63 - 1")
     sc = load_scenario(scenario, overrides or ())
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
@@ -84,11 +130,17 @@ def run(
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
     target = out_dir or default_out_dir(sc)
-    n_workers = min(workers, reps) if workers and precision is None else workers
+    n_workers = workers  # execute_run caps it at the replications it may run
+
+    def replaced(path: Path) -> None:
+        if not quiet:
+            err.print(f"replaced the earlier run in {path}", highlight=False, markup=False,
+                      soft_wrap=True)
 
     run_options = dict(out_dir=target, seed=base_seed, replications=reps, strategies=names,
                        workers=n_workers, calls=calls, source=str(scenario), baseline=baseline,
-                       precision=precision, max_replications=max_replications)
+                       precision=precision, max_replications=max_replications,
+                       on_replace=replaced)
     if quiet:
         result = execute_run(sc, **run_options)
     else:  # a moving bar on a terminal; a plain line every few seconds when piped (--json too)
@@ -238,9 +290,15 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ):
     """Write a commented starter scenario that runs as it is."""
-    from sim.scenario.templates import write_starter
+    from sim.scenario.templates import check_starter_path, starter_text
+    from sim.store.atomic import write_text_atomic
 
-    write_starter(path, force=force)
+    check_starter_path(path, force=force)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create {path.parent}: {exc.strerror or exc}") from None
+    write_text_atomic(starter_text(), path)
     err.print(f"wrote {path}; try: dialsim run {path}", highlight=False)
 
 
@@ -272,8 +330,9 @@ def report(results_dir: ResultsDir, baseline: BaselineOption = None):
 @user_errors
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md).")],
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
+    connect_timeout: Annotated[Optional[float], typer.Option("--connect-timeout", metavar="SECONDS", help="With --scheduler: give up if no scheduler answers within this (default 15).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<sweep name>).")] = None,
     restart: Annotated[bool, typer.Option("--restart", help="Discard this folder's earlier sweep results and start over.")] = False,
     overrides: SetOption = None,
@@ -288,12 +347,14 @@ def sweep(
 
     code = sweep_command(sweep_file, workers=workers, scheduler=scheduler, out_dir=out_dir,
                          restart=restart, overrides=overrides or [], dry_run=dry_run, quiet=quiet,
-                         out=out, err=err)
+                         out=out, err=err, connect_timeout_s=connect_timeout)
     raise typer.Exit(code=code)
 
 
-def main():  # pragma: no cover - console entry point
-    app()
+def main():  # pragma: no cover - the console entry point is dialsim_entry.main
+    from dialsim_entry import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":  # pragma: no cover

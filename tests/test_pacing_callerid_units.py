@@ -80,6 +80,21 @@ def test_trim_falls_when_abandoning_too_much_and_is_bounded():
     assert 1.0 <= low and c2.level <= 5.0
 
 
+@given(st.integers(1, 5), st.integers(1, 40), st.integers(10, 50))
+def test_answer_rate_stays_a_probability_when_answers_outrun_lines(lines, answers, window):
+    """Answers of earlier batches can land together (a short window, large scale): the
+    estimate must stay in [0, 1] and the level real and within its bounds."""
+    pacing = kernel.Pacer(1.5, 1, adapts=True, target_abandon_rate=0.03,
+                          window_live_answers=10, warmup_live_answers=1, min_level=1.0,
+                          max_level=3.0, gain=0.01, answer_window_lines=window)
+    pacing.dialled(lines)
+    for _ in range(answers):
+        pacing.record(False)
+    assert 0.0 <= pacing.answer_rate() <= 1.0
+    pacing.adjust()  # was: '>' not supported between 'complex' and 'float' (issue 11)
+    assert isinstance(pacing.level, float) and 1.0 <= pacing.level <= 3.0
+
+
 def test_controller_waits_for_warmup():
     c = _controller(warmup_live_answers=50)
     c.dialled(2)

@@ -152,7 +152,8 @@ def test_stop_and_resume_runs_only_the_rest_and_matches(grid_run, tmp_path):
     assert len(list((out / "data").glob("point-*.parquet"))) == 2
     statuses = pq.read_table(out / "points.parquet").column("status").to_pylist()
     assert statuses == ["done", "done", "pending", "pending"]
-    (out / "data" / ".point-000003.parquet.dead.tmp").write_bytes(b"half a file")  # a crash
+    # a crash: a temporary of a process that is gone (pid above Linux's pid_max)
+    (out / "data" / ".point-000003.parquet.4194305.deadbeef.tmp").write_bytes(b"half a file")
     counting = CountingExecutor()
     outcome = run_sweep(sweep, out, counting)
     assert outcome.ok and outcome.skipped == 2 and outcome.ran == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -68,7 +69,7 @@ class LocalProcessExecutor:
         self._progress = context.SimpleQueue()
         self._pool = ProcessPoolExecutor(
             max_workers=workers, mp_context=context,
-            initializer=_init_worker, initargs=(self._progress,),
+            initializer=worker_init, initargs=(os.getpid(), self._progress),
         )
 
     def _drain_progress(self, on_progress) -> None:
@@ -121,14 +122,131 @@ class LocalProcessExecutor:
             self.abort()
 
 
-def _init_worker(progress_queue) -> None:
-    """Worker initializer: Ctrl-C reaches the whole process group, but only the parent
-    should react (it stops the workers itself), so workers print no tracebacks; progress
-    reports go to the parent through ``progress_queue``."""
+PARENT_CHECK_S = 1.0  # how often a worker checks that its parent is still there
+
+
+def worker_init(parent_pid: int, progress_queue) -> None:
+    """Worker initializer: ignore Ctrl-C, exit when the parent process is gone, and send
+    progress reports to the parent through ``progress_queue``.
+
+    Ctrl-C reaches the whole process group, but only the parent should react (it stops
+    the workers itself), so workers print no tracebacks. If the parent is killed
+    (SIGKILL, a crash) nobody stops the workers: Linux sends them SIGTERM
+    (PR_SET_PDEATHSIG), and everywhere a watchdog thread checks every
+    PARENT_CHECK_S that the parent is still this process's parent and exits if not.
+    """
     import signal
+    import threading
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     progress.install_queue(progress_queue)
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the parent died before this worker started
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watchdog, name="dialsim-parent-watchdog", daemon=True).start()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (a no-op elsewhere)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the watchdog alone
+        pass
+
+
+DEFAULT_CONNECT_TIMEOUT_S = 15.0
+SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+def check_scheduler_address(address: str) -> str:
+    """``tcp://HOST:PORT`` (or ``tls://``) with a host and a port 1-65535, or a UserError.
+
+    Checked before anything connects, so a typo is answered at once.
+    """
+    from urllib.parse import urlsplit
+
+    from sim.errors import UserError
+
+    expected = "expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    if "://" not in address:
+        raise UserError(f"--scheduler {address}: no scheme; {expected}")
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:
+        raise UserError(f"--scheduler {address}: the port is not a number from 1 to 65535; "
+                        f"{expected}") from None
+    if parts.scheme not in SCHEDULER_SCHEMES:
+        shown = f"'{parts.scheme}://'" if parts.scheme else "no scheme"
+        raise UserError(f"--scheduler {address}: {shown} is not a Dask scheduler address; "
+                        f"{expected}")
+    if not parts.hostname:
+        raise UserError(f"--scheduler {address}: no host; {expected}")
+    if port is None or not 1 <= port <= 65535:
+        raise UserError(f"--scheduler {address}: no port; {expected}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise UserError(f"--scheduler {address}: only HOST:PORT may follow the scheme; {expected}")
+    return address
+
+
+def probe_scheduler(address: str, timeout_s: float) -> None:
+    """Ask ``address`` who it is, within ``timeout_s`` seconds; UserError unless a scheduler.
+
+    distributed's Client does not bound its handshake: a listener that is not Dask (a
+    web server, a database) can keep it waiting for minutes, or send bytes it reads as
+    a frame length of exabytes. This probe connects and sends one "identity" request
+    under an asyncio deadline, so whatever is at the address, the answer comes in time.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    from sim.errors import UserError
+
+    async def identity():
+        comm = await connect(address, timeout=timeout_s)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:  # a refused or unresolvable address is answered at once, not after the timeout
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout_s).close()
+    except (TimeoutError, socket.timeout):
+        raise UserError(f"--scheduler {address}: nothing answered within {timeout_s:g} s "
+                        "(--connect-timeout); check the address and the network") from None
+    except OSError as exc:
+        raise UserError(f"--scheduler {address}: cannot connect: "
+                        f"{exc.strerror or exc}") from None
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), timeout_s))
+    except (TimeoutError, asyncio.TimeoutError):
+        raise UserError(f"--scheduler {address}: no Dask scheduler answered within "
+                        f"{timeout_s:g} s (--connect-timeout); check the address and that "
+                        "`dask scheduler` runs there") from None
+    except OSError as exc:
+        raise UserError(f"--scheduler {address}: cannot connect: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a non-Dask peer makes the protocol do
+        raise UserError(f"--scheduler {address}: what answers there is not a Dask scheduler "
+                        f"({type(exc).__name__})") from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise UserError(f"--scheduler {address}: what answers there is not a Dask scheduler")
 
 
 class DaskExecutor:
@@ -140,14 +258,15 @@ class DaskExecutor:
     most ``max_in_flight`` results at a time.
     """
 
-    def __init__(self, address: str, connect_timeout_s: float = 10.0,
+    def __init__(self, address: str, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S,
                  wait_for_workers_s: float = 30.0):
         from distributed import Client  # imported here: heavy, and only needed for Dask
 
         from sim import __version__
         from sim.errors import UserError
 
-        self.address = address
+        self.address = check_scheduler_address(address)
+        probe_scheduler(address, connect_timeout_s)  # a Dask scheduler answers, in time
         try:
             self._client = Client(address, timeout=connect_timeout_s, set_as_default=False)
         except (OSError, TimeoutError) as exc:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sim.analysis.compare import COMPARISON_FILE, comparison_table, resolve_baseline
 from sim.experiment.engine import select as select_engine
-from sim.experiment.executors import local_executor
+from sim.experiment.executors import default_workers, local_executor
+from sim.experiment.preflight import check_memory, memory_estimate
 from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
 from sim.analysis.metrics import CALLS_SCHEMA
 from sim.store.results import (
@@ -58,17 +59,29 @@ def execute_run(
     max_replications: int | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int, float], None] | None = None,
+    on_replace: Callable[[Path], None] | None = None,
 ) -> RunResult:
     """Run the experiment and write its results folder atomically. Returns the results.
 
     With ``precision`` (see :mod:`sim.experiment.precision`), ``replications`` is the first
     round and rounds are added until the headline is that precise or
     ``max_replications`` is reached; ``result.precision`` says how it ended.
+
+    ``out_dir`` must be new, empty or an earlier dialsim run (checked before anything
+    runs; anything else is a UserError); ``on_replace(out_dir)`` is called when an
+    earlier run was replaced.
     """
     baseline = resolve_baseline(strategies, baseline, scenario.experiment.baseline)
     select_engine()  # a bad DIALSIM_ENGINE fails here, before anything is written
+    from sim.experiment.precision import DEFAULT_MAX_REPLICATIONS
+
+    planned = replications if precision is None else max(
+        replications, max_replications or DEFAULT_MAX_REPLICATIONS)
+    workers = min(default_workers() if workers is None else workers, planned)
+    check_memory(memory_estimate(scenario, replications=planned, strategies=len(strategies),
+                                 workers=workers), source or scenario.name)
     started_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    with staged_directory(Path(out_dir)) as stage:
+    with staged_directory(Path(out_dir), on_replace=on_replace) as stage:
         parts_dir = None
         if calls:
             parts_dir = stage / "_calls_parts"
@@ -81,7 +94,7 @@ def execute_run(
                     on_progress=on_progress,
                 )
             else:
-                from sim.experiment.precision import DEFAULT_MAX_REPLICATIONS, run_to_precision
+                from sim.experiment.precision import run_to_precision
 
                 result, outcome = run_to_precision(
                     scenario, seed=seed, first_round=replications, target=precision,

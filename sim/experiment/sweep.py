@@ -28,9 +28,10 @@ import hashlib
 import itertools
 import json
 import math
-import shutil
+import os
+import re
+import socket
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,13 +52,27 @@ from sim.analysis.metrics import SUMMARY_SCHEMA
 from sim.store.results import (
     MANIFEST,
     RESULTS_SCHEMA_VERSION,
+    check_out_location,
     command_line,
     environment_versions,
+    os_error_message,
+    pid_alive,
     read_manifest,
+    remove_stale_temporaries,
     write_json_atomic,
     write_parquet_atomic,
 )
-from sim.scenario.schema import apply_override, build_scenario, parse_override, read_scenario_file, validation_message
+from sim.scenario.schema import (
+    Label,
+    apply_override,
+    build_scenario,
+    capped_lines,
+    one_line,
+    parse_override,
+    read_input_file,
+    read_scenario_file,
+    validation_message,
+)
 from sim.analysis.stats import paired_difference, t_interval
 
 SWEEP_SCHEMA_VERSION = 1
@@ -66,6 +81,13 @@ DATA_DIR = "data"
 POINTS_FILE = "points.parquet"
 SUMMARY_FILE = "sweep_summary.parquet"
 LOCK_FILE = ".lock"
+PLOTS_DIR = "plots"
+# sim.present.sweep_plots names its charts PREFIX_<key...>.png in PLOTS_DIR; --restart
+# removes exactly those (and the point files), never anything else a user put there.
+SWEEP_CHART_PREFIXES = {"lines": "sweep_lines", "margin": "sweep_margin",
+                        "marginal": "sweep_marginal"}
+_SWEEP_CHART = re.compile(r"^(sweep_lines|sweep_margin|sweep_marginal)_[A-Za-z0-9_.-]+\.png$")
+_POINT_FILE = re.compile(r"^point-\d{6}\.parquet$")
 HASH_KEY = b"dialsim.point_hash"
 HEADLINE = "connects_per_rep_hour"
 POINT_ID = pa.field("point_id", pa.int32(), metadata={"description": "the point, 0..N-1 in design order"})
@@ -78,6 +100,9 @@ FIXED_KEYS = {
     "description": "is a label, not a parameter",
     "experiment": "is set by the sweep file (replications, seed)",
 }
+# A sweep compares the same strategies at every point: it may vary a strategy's settings
+# (strategies.2.n_messages) but not the list, an entry or a name.
+STRATEGY_SETTINGS = ("kind", "n_messages", "n", "sequence", "then")
 
 
 # ---------------------------------------------------------------------------------
@@ -85,7 +110,8 @@ FIXED_KEYS = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no bool or string taken for a number; allow_inf_nan off: finite numbers only
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _flatten(table: Any, is_leaf: Callable[[dict], bool], prefix: str = "") -> Any:
@@ -107,7 +133,24 @@ def _flatten(table: Any, is_leaf: Callable[[dict], bool], prefix: str = "") -> A
 def _non_empty(values: list) -> list:
     if not values:
         raise ValueError("empty list; give at least one value")
+    for value in values:
+        if not _all_finite(value):
+            raise ValueError(f"{value!r}: every number must be finite (no nan or inf)")
     return values
+
+
+def _all_finite(value: Any) -> bool:
+    """No NaN or infinity anywhere in the value (tables and lists included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 class RangeSpec(_Strict):
@@ -144,20 +187,29 @@ class SweepSpec(_Strict):
     """The sweep file, as written. Key paths are scenario paths (``callbacks.p_callback``)."""
 
     schema_version: Literal[1]
-    name: str = Field(min_length=1, max_length=120)
-    description: str = ""
+    name: Label
+    description: str = Field("", max_length=10_000)
     base: str = Field(min_length=1, description="base scenario, relative to the sweep file")
     replications: int | None = Field(None, ge=1, le=100_000, description="per point")
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    strategies: list[str] | None = Field(None, min_length=1)
+    strategies: list[Label] | None = Field(None, min_length=1, max_length=50)
     set: dict[str, Any] = Field(default_factory=dict, description="fixed overrides of the base")
-    grid: dict[str, Annotated[list[Any], AfterValidator(_non_empty)]] = Field(default_factory=dict)
+    grid: dict[str, Annotated[list[Any], Field(max_length=MAX_POINTS),
+                              AfterValidator(_non_empty)]] = Field(default_factory=dict)
     sample: SampleSpec | None = None
 
     @field_validator("set", mode="before")
     @classmethod
     def _flat_set(cls, value):
         return _flatten(value, lambda t: "dist" in t)  # a distribution table is one value
+
+    @field_validator("set")
+    @classmethod
+    def _finite_set(cls, value):
+        for key, item in value.items():
+            if not _all_finite(item):
+                raise ValueError(f"{key}: every number must be finite (no nan or inf)")
+        return value
 
     @field_validator("grid", mode="before")
     @classmethod
@@ -265,16 +317,7 @@ def _canonical(value: Any) -> str:
 
 
 def _read_toml(path: Path) -> dict:
-    if not path.exists():
-        raise UserError(f"{path}: no such sweep file")
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder, expected a sweep .toml file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read: {exc}") from None
+    return read_input_file(path, "sweep")
 
 
 def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> Sweep:
@@ -286,7 +329,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     """
     path = Path(path)
     data = _read_toml(path)
-    if data.get("schema_version") != SWEEP_SCHEMA_VERSION:
+    if type(data.get("schema_version")) is not int or data["schema_version"] != SWEEP_SCHEMA_VERSION:
         given = data.get("schema_version", "missing")
         raise UserError(f"{path}: schema_version: this dialsim reads sweep files of version "
                         f"{SWEEP_SCHEMA_VERSION}, the file says {given!r}")
@@ -309,7 +352,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     for key, value in spec.set.items():
         apply_override(base, key.split("."), value, f"{path}: set.{key}")
     for (parts, value), text in zip(cli, overrides):
-        apply_override(base, parts, value, f"--set {text}")
+        apply_override(base, parts, value, f"--set {one_line(text)}")
     base_sc = build_scenario(base, f"{path}: base {spec.base} with [set]/--set")
     strategies = _strategies(path, spec, base_sc.strategy_names())
     seed = base_sc.experiment.seed if spec.seed is None else spec.seed
@@ -337,6 +380,12 @@ def _check_keys(path: Path, base: dict, keys: list[tuple[str, str]]) -> None:
         if parts[0] in FIXED_KEYS:
             problems.append(f"{where}: {parts[0]} {FIXED_KEYS[parts[0]]}; it cannot be varied")
             continue
+        if parts[0] == "strategies" and section in ("grid", "sample.ranges") and (
+                len(parts) < 3 or parts[2] not in STRATEGY_SETTINGS):
+            problems.append(f"{where}: the strategies (their list and names) are the same at "
+                            "every point; vary a strategy's settings (strategies.N.n_messages) "
+                            "or list strategies in the sweep file")
+            continue
         problem = _lookup_problem(base, parts)
         if problem:
             problems.append(f"{where}: unknown key path: {problem}")
@@ -347,7 +396,7 @@ def _check_keys(path: Path, base: dict, keys: list[tuple[str, str]]) -> None:
                     problems.append(f"{where}: overlaps {other_section}.{other}; set each key once")
         seen[key] = section
     if problems:
-        raise UserError("\n".join(problems))
+        raise UserError(capped_lines(problems))
 
 
 def _lookup_problem(node: Any, parts: list[str]) -> str | None:
@@ -580,11 +629,14 @@ def run_sweep(sweep: Sweep, out_dir: Path, executor: Executor, *, restart: bool 
     check_out_dir(out_dir, sweep, restart)  # before anything is written
     select_engine()  # likewise a bad DIALSIM_ENGINE
     with _locked(out_dir):
-        if check_out_dir(out_dir, sweep, restart) == "restart":
-            _clear(out_dir)
-        (out_dir / DATA_DIR).mkdir(exist_ok=True)
-        for stale in (out_dir / DATA_DIR).glob(".point-*.tmp"):  # left by a killed run
-            stale.unlink(missing_ok=True)
+        try:
+            if check_out_dir(out_dir, sweep, restart) == "restart":
+                _clear(out_dir)
+            (out_dir / DATA_DIR).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise UserError(os_error_message(out_dir, exc, "cannot prepare")) from None
+        remove_stale_temporaries(out_dir / DATA_DIR)  # left by a killed run
+        remove_stale_temporaries(out_dir)
         done = {p.point_id for p in sweep.valid_points if _finished(out_dir, p)}
         manifest = _manifest(sweep, executor, executor_label)
         write_json_atomic(manifest, out_dir / MANIFEST)
@@ -674,20 +726,30 @@ def _finished(out_dir: Path, point: Point) -> bool:
 
 def check_out_dir(out_dir: Path, sweep: Sweep, restart: bool) -> str:
     """"new", "resume" or "restart"; a folder we must not touch is a UserError."""
-    if out_dir.exists() and not out_dir.is_dir():
+    check_out_location(out_dir)
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise UserError(f"--out {out_dir}: exists and is not a folder")
     if not out_dir.exists():
         return "new"
     manifest_path = out_dir / MANIFEST
     if not manifest_path.exists():
-        if any(p.name != LOCK_FILE for p in out_dir.iterdir()):
+        try:
+            entries = [p for p in out_dir.iterdir() if p.name != LOCK_FILE]
+        except OSError as exc:
+            raise UserError(os_error_message(out_dir, exc, "cannot read")) from None
+        if entries:
             raise UserError(f"--out {out_dir}: not empty and not a sweep results folder; "
                             "choose another --out")
         return "new"
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(os_error_message(manifest_path, exc, "cannot read")) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UserError(f"{manifest_path}: unreadable manifest: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{manifest_path}: not a dialsim manifest (a JSON "
+                        f"{type(manifest).__name__}); choose another --out")
     if manifest.get("kind") != "sweep":
         raise UserError(f"--out {out_dir}: holds a dialsim {manifest.get('kind', 'run')}, "
                         "not a sweep; choose another --out")
@@ -704,11 +766,24 @@ def check_out_dir(out_dir: Path, sweep: Sweep, restart: bool) -> str:
 
 
 def _clear(out_dir: Path) -> None:
-    """Remove a sweep's own files (only called on a folder whose manifest says sweep)."""
+    """Remove what a sweep wrote (only called on a folder whose manifest says sweep).
+
+    The manifest, points and summary tables, ``data/point-NNNNNN.parquet`` and the
+    sweep's charts in ``plots/``; a folder left empty goes too. Anything else (a
+    user's notes in ``plots/``, files beside the results) stays where it is.
+    """
     for name in (MANIFEST, POINTS_FILE, SUMMARY_FILE):
         (out_dir / name).unlink(missing_ok=True)
-    for folder in (DATA_DIR, "plots"):
-        shutil.rmtree(out_dir / folder, ignore_errors=True)
+    for folder, pattern in ((DATA_DIR, _POINT_FILE), (PLOTS_DIR, _SWEEP_CHART)):
+        path = out_dir / folder
+        if not path.is_dir() or path.is_symlink():
+            continue
+        for entry in path.iterdir():
+            if pattern.match(entry.name) and entry.is_file() and not entry.is_symlink():
+                entry.unlink()
+        remove_stale_temporaries(path)
+        if not any(path.iterdir()):
+            path.rmdir()
 
 
 @contextmanager
@@ -723,7 +798,11 @@ def _locked(out_dir: Path):
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(out_dir / LOCK_FILE, "a+") as handle:
+    try:
+        handle = open(out_dir / LOCK_FILE, "a+")
+    except OSError as exc:  # a read-only folder
+        raise UserError(os_error_message(out_dir / LOCK_FILE, exc, "cannot write")) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -737,6 +816,8 @@ def _manifest(sweep: Sweep, executor: Executor, executor_label: str) -> dict:
         "results_schema_version": RESULTS_SCHEMA_VERSION,
         "kind": "sweep",
         "status": "running",
+        "pid": os.getpid(),  # while "running": the process writing it (see sweep_status)
+        "host": socket.gethostname(),
         "sweep_name": sweep.name,
         "sweep_source": str(sweep.source),
         "base_source": str(sweep.base_source),
@@ -889,12 +970,71 @@ def summary_table(sweep: Sweep, out_dir: Path, done: set[int]) -> pa.Table:
 
 
 def read_sweep(run_dir: Path) -> tuple[dict, pa.Table, pa.Table]:
-    """(manifest, points table, summary table) of a sweep results folder."""
+    """(manifest, points table, summary table) of a sweep results folder, checked."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     if manifest.get("kind") != "sweep":
         raise UserError(f"{run_dir}: holds a dialsim {manifest.get('kind')}, not a sweep")
-    for name in (POINTS_FILE, SUMMARY_FILE):
-        if not (run_dir / name).exists():
+    _check_sweep_manifest(run_dir / MANIFEST, manifest)
+    manifest["status"] = sweep_status(manifest)
+    keys = [p["key"] for p in manifest["parameters"]]
+    tables = []
+    for name, columns in ((POINTS_FILE, ["point_id", *keys, "status"]),
+                          (SUMMARY_FILE, ["point_id", *keys, *(c[0] for c in SUMMARY_COLUMNS)])):
+        path = run_dir / name
+        if not path.exists():
             raise UserError(f"{run_dir}: no {name}; the sweep never finished a pass, run it again")
-    return manifest, pq.read_table(run_dir / POINTS_FILE), pq.read_table(run_dir / SUMMARY_FILE)
+        if not path.is_file():
+            raise UserError(f"{path}: not a file; damaged sweep folder: run it with --restart")
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"{path}: unreadable ({reason}); run the sweep again") from None
+        missing = [c for c in columns if c not in table.column_names]
+        if missing:
+            raise UserError(f"{path}: missing columns {', '.join(missing[:3])}; damaged or "
+                            "from another version: run the sweep with --restart")
+        tables.append(table)
+    points, summary = tables
+    wrong = [c for c, t, _u, _d in SUMMARY_COLUMNS if summary.schema.field(c).type != t]
+    if wrong:
+        raise UserError(f"{run_dir / SUMMARY_FILE}: columns of the wrong type "
+                        f"({', '.join(wrong[:3])}); damaged: run the sweep with --restart")
+    unknown = set(summary.column("strategy").to_pylist()) - set(manifest["strategies"])
+    if unknown:
+        raise UserError(f"{run_dir / SUMMARY_FILE}: strategies {', '.join(sorted(unknown)[:3])} "
+                        "are not in the manifest; damaged: run the sweep with --restart")
+    return manifest, points, summary
+
+
+def sweep_status(manifest: dict) -> str:
+    """The manifest's status, but "interrupted" for a "running" sweep whose process is gone.
+
+    A sweep killed with SIGKILL (or by a power cut) cannot write "interrupted"; its
+    manifest keeps "running" with the pid and host that wrote it, so readers check
+    that process. On another host the recorded status is taken as it is.
+    """
+    status = manifest.get("status")
+    if status == "running" and manifest.get("host") == socket.gethostname() \
+            and not pid_alive(manifest.get("pid")):
+        return "interrupted"
+    return status
+
+
+def _check_sweep_manifest(path: Path, manifest: dict) -> None:
+    """The manifest fields plots and tables read, with the types they need."""
+    params = manifest.get("parameters")
+    strategies = manifest.get("strategies")
+    problems = []
+    if not isinstance(manifest.get("sweep_name"), str):
+        problems.append("sweep_name should be text")
+    if not (isinstance(params, list) and params and all(
+            isinstance(p, dict) and isinstance(p.get("key"), str) for p in params)):
+        problems.append("parameters should be a list of {key = ...} tables")
+    if not (isinstance(strategies, list) and strategies and all(
+            isinstance(s, str) for s in strategies)):
+        problems.append("strategies should be a list of names")
+    if problems:
+        raise UserError(f"{path}: damaged sweep manifest ({'; '.join(problems)}); run the "
+                        "sweep with --restart")

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,9 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from sim.analysis.compare import HEADLINE, resolve_baseline, values_by_strategy
+from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
 from sim.errors import UserError
+from sim.store.atomic import write_bytes_atomic
 from sim.store.results import MANIFEST, read_manifest
 from sim.scenario.schema import Scenario
 from sim.analysis.stats import paired_difference, t_interval
@@ -86,22 +86,35 @@ def load_run(run_dir: Path, baseline: str | None = None) -> RunData:
     if kind != "run":
         raise UserError(f"{run_dir}: manifest kind is {kind!r}, not 'run': this command reads "
                         "the results folder of one `dialsim run`")
-    summary = _read_table(run_dir, SUMMARY_FILE)
-    timeline = _read_table(run_dir, TIMELINE_FILE)
-    needed = {"strategy", "replication", HEADLINE,
-              *(column for _label, column in OUTBOUND_FUNNEL + VOICEMAIL_FUNNEL)}
-    missing = sorted(needed - set(summary.column_names))
-    if missing:
-        raise UserError(f"{run_dir / SUMMARY_FILE}: missing columns {', '.join(missing)}; "
-                        "written by another dialsim version: re-run the scenario")
-    strategies = list(manifest.get("strategies") or dict.fromkeys(summary.column("strategy").to_pylist()))
-    baseline = resolve_baseline(strategies, baseline, manifest.get("baseline"))
+    summary = _read_table(run_dir, SUMMARY_FILE, SUMMARY_SCHEMA)
+    timeline = _read_table(run_dir, TIMELINE_FILE, TIMELINE_SCHEMA)
+    listed = manifest.get("strategies")
+    if not (isinstance(listed, list) and listed and all(isinstance(n, str) for n in listed)):
+        raise UserError(f"{run_dir / MANIFEST}: damaged: 'strategies' should be a list of "
+                        f"names, found {_short(listed)}; re-run the scenario")
+    strategies = list(dict.fromkeys(listed))
+    for table, name in ((summary, SUMMARY_FILE), (timeline, TIMELINE_FILE)):
+        present = set(table.column("strategy").to_pylist())
+        absent = [n for n in strategies if n not in present]
+        if absent:
+            raise UserError(f"{run_dir / name}: no rows for strategy {', '.join(absent)} "
+                            "(listed in the manifest); half-written or damaged: re-run the scenario")
+    _check_clock_columns(run_dir / TIMELINE_FILE, timeline)
+    recorded = manifest.get("baseline")
+    if recorded is not None and not isinstance(recorded, str):
+        raise UserError(f"{run_dir / MANIFEST}: damaged: 'baseline' should be a strategy name, "
+                        f"found {_short(recorded)}")
+    baseline = resolve_baseline(strategies, baseline, recorded)
     try:
         scenario = Scenario.model_validate(manifest.get("scenario"))
     except ValidationError as exc:
         raise UserError(f"{run_dir / MANIFEST}: its scenario was written by another dialsim "
-                        f"version ({exc.error_count()} problems): re-run the scenario") from None
-    numbers = _read_table(run_dir, NUMBERS_FILE) if (run_dir / NUMBERS_FILE).exists() else None
+                        f"version or damaged ({exc.error_count()} problems): re-run the "
+                        "scenario") from None
+    numbers = (_read_table(run_dir, NUMBERS_FILE, NUMBERS_SCHEMA)
+               if (run_dir / NUMBERS_FILE).exists() else None)
+    if numbers is not None:
+        _check_clock_columns(run_dir / NUMBERS_FILE, numbers)
     return RunData(run_dir, manifest, scenario, summary, timeline, strategies, baseline, numbers)
 
 
@@ -115,25 +128,44 @@ def charts_for(data: RunData) -> tuple[str, ...]:
     return names
 
 
-def _read_table(run_dir: Path, name: str) -> pa.Table:
+def _read_table(run_dir: Path, name: str, schema: pa.Schema) -> pa.Table:
+    """A results table with every column of ``schema`` at its type, or a UserError."""
     path = run_dir / name
     if not path.exists():
         raise UserError(f"{run_dir}: half-written or damaged results folder ({name} is missing)")
+    if not path.is_file():
+        raise UserError(f"{path}: not a file; damaged results folder: re-run the scenario")
     try:
-        return pq.read_table(path)
+        table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise UserError(f"{path}: unreadable ({exc}); re-run the scenario") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: unreadable ({reason}); re-run the scenario") from None
+    problems = [f"{field.name} missing" if field.name not in table.column_names else
+                f"{field.name} is {table.schema.field(field.name).type}, not {field.type}"
+                for field in schema
+                if field.name not in table.column_names
+                or table.schema.field(field.name).type != field.type]
+    if problems:
+        more = f" and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise UserError(f"{path}: not the columns this dialsim writes ({'; '.join(problems[:3])}"
+                        f"{more}); written by another version or damaged: re-run the scenario")
+    return table
 
 
-def write_bytes_atomic(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` via a temporary name and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _check_clock_columns(path: Path, table: pa.Table) -> None:
+    """day >= 0 and hour 0..23 (charts index arrays with them)."""
+    for column, high in (("day", None), ("hour", 23)):
+        if column not in table.column_names or table.num_rows == 0:
+            continue
+        bounds = pc.min_max(table.column(column)).as_py()
+        if bounds["min"] is None or bounds["min"] < 0 or (high is not None and bounds["max"] > high):
+            raise UserError(f"{path}: damaged: column {column} holds {bounds['min']} to "
+                            f"{bounds['max']}; re-run the scenario")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def plot_results(run_dir: Path, baseline: str | None = None) -> list[Path]:
@@ -177,8 +209,9 @@ def render_charts(data: RunData, names: tuple[str, ...] | None = None) -> dict[s
     }
     colours = _colours(data.strategies)
     charts = {}
+    # text.parse_math off: names from the scenario ("$5k deals") are drawn as plain text
     with rc_context({"font.size": 11, "axes.titlesize": 13, "axes.spines.top": False,
-                     "axes.spines.right": False}):
+                     "axes.spines.right": False, "text.parse_math": False}):
         for name in (n for n in available if n in names):
             fig = Figure(figsize=(10, 5.6), dpi=100, layout="constrained")
             FigureCanvasAgg(fig)

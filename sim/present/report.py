@@ -5,20 +5,27 @@ charts (PNG, base64-embedded) and the scenario's key assumptions. It loads nothi
 from the network: no scripts, no fonts, no stylesheets but its own. Every number
 comes from the run folder through the same code as ``comparison.parquet`` and
 ``dialsim plot`` (:mod:`sim.analysis.compare`, :mod:`sim.present.plots`).
+
+The page is the Jinja2 template ``templates/report.html.j2`` rendered with autoescape:
+every value that comes from a manifest or a scenario (names, descriptions, the seed,
+the source path) is escaped there, so a results folder edited to hold markup cannot
+put a script into the report.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
 from pathlib import Path
+
+from markupsafe import Markup
 
 from sim import __version__
 from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
 from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
 from sim.analysis.metrics import METRIC_NAMES
-from sim.present.plots import RunData, load_run, render_charts, write_bytes_atomic
+from sim.present.plots import RunData, load_run, render_charts
+from sim.store.atomic import write_bytes_atomic
 from sim.scenario.schema import Scenario, StrategySpec
 
 REPORT_FILE = "report.html"
@@ -183,112 +190,107 @@ def _range(low: float, high: float) -> str:
 
 
 def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
-                       specs: dict[str, StrategySpec]) -> list[str]:
-    """The plain-language answer (HTML-escaped paragraphs)."""
-    e = html.escape
+                       specs: dict[str, StrategySpec]) -> list[Markup]:
+    """The plain-language answer: paragraphs of Markup whose every value is escaped.
+
+    Markup.format escapes each argument, so names from the scenario can hold anything.
+    """
     s = data.scenario
     paid_h = s.calendar.paid_hours_per_day() * s.calendar.days
     reps = s.team.reps
     if len(data.strategies) == 1:
-        return [f"Only one strategy ({e(found.best)}) was simulated, so there is nothing to "
-                "compare. Add strategies to the scenario and run it again."]
+        return [Markup("Only one strategy ({}) was simulated, so there is nothing to "
+                       "compare. Add strategies to the scenario and run it again.").format(found.best)]
 
     def who(name):
-        return f"<b>{e(name)}</b> ({e(describe_strategy(specs[name]))})"
+        return Markup("<b>{}</b> ({})").format(name, describe_strategy(specs[name]))
 
     best = found.best
     parts = []
     if found.separated:
-        parts.append(f"Best: {who(best)}. It gets {rows[best]['mean']:.2f} conversations per paid "
-                     "rep-hour, more than any other strategy simulated.")
+        parts.append(Markup("Best: {}. It gets {} conversations per paid rep-hour, more than any "
+                            "other strategy simulated.").format(who(best), f"{rows[best]['mean']:.2f}"))
     else:
-        others = ", ".join(who(n) for n in found.leaders[1:])
-        parts.append(f"The simulation cannot tell {who(best)} apart from {others}: after "
-                     f"{found.n} replications the differences between them are within the "
-                     "noise. Choose between them on other grounds (the effort of recording "
-                     "messages, how prospects feel about repeat messages), or run more "
-                     "replications (<code>dialsim run SCENARIO --precision 0.01</code>).")
+        others = Markup(", ").join(who(n) for n in found.leaders[1:])
+        parts.append(Markup(
+            "The simulation cannot tell {} apart from {}: after {} replications the differences "
+            "between them are within the noise. Choose between them on other grounds (the effort "
+            "of recording messages, how prospects feel about repeat messages), or run more "
+            "replications (<code>dialsim run SCENARIO --precision 0.01</code>)."
+        ).format(who(best), others, found.n))
     base = data.baseline
     if best != base:
         row = rows[best]
         extra_rep = row["diff_mean"] * paid_h
         sure = ("" if row["diff_excludes_zero"] else
                 " That difference is not clear: its interval includes zero.")
-        parts.append(
-            f"Compared with {who(base)}, {e(best)} makes {fmt_number(row['diff_mean'])} more "
-            f"conversations per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
-            f"about {extra_rep:,.0f} more per rep over the {s.calendar.days}-day campaign, "
-            f"{extra_rep * reps:,.0f} for the team of {reps}.{sure}")
+        parts.append(Markup(
+            "Compared with {}, {} makes {} more conversations per rep-hour (95% interval {}): "
+            "about {} more per rep over the {}-day campaign, {} for the team of {}.{}"
+        ).format(who(base), best, fmt_number(row["diff_mean"]),
+                 _range(row["diff_ci95_low"], row["diff_ci95_high"]), f"{extra_rep:,.0f}",
+                 s.calendar.days, f"{extra_rep * reps:,.0f}", reps, sure))
     behind = [n for n in data.strategies if n not in found.leaders]
     if found.separated and len(data.strategies) > 2:
         closest = min(found.gaps, key=lambda n: found.gaps[n].mean)
         gap = found.gaps[closest]
-        parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} conversations per "
-                     f"rep-hour behind ({found.level()} interval {_range(gap.low, gap.high)}).")
+        parts.append(Markup("The runner-up is {}, {} conversations per rep-hour behind ({} "
+                            "interval {}).").format(closest, fmt_number(gap.mean), found.level(),
+                                                    _range(gap.low, gap.high)))
     elif behind and not found.separated:
-        parts.append(f"Clearly behind: {', '.join(e(n) for n in behind)}.")
-    parts.append(
+        parts.append(Markup("Clearly behind: {}.").format(", ".join(behind)))
+    parts.append(Markup(
         "These figures come from simulating the assumptions listed below, not from a real "
         "phone system: they are as good as those assumptions. The effect of a message on "
         "whether a prospect picks up next time, and how often messages are returned, matter "
-        "most; change them in the scenario and run it again to see if the answer holds.")
+        "most; change them in the scenario and run it again to see if the answer holds."))
     return parts
 
 
-def _fmt_iv(mean: float, low: float, high: float, digits: int = 2) -> str:
+def _iv(mean: float, low: float, high: float, digits: int = 2) -> dict:
+    """An interval for the template: the mean, and "low to high" when it is finite."""
     if not math.isfinite(mean):
-        return "-"
+        return {"mean": "-", "ci": None}
     if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} <span class=ci>({low:.{digits}f} to {high:.{digits}f})</span>"
+        return {"mean": f"{mean:.{digits}f}", "ci": None}
+    return {"mean": f"{mean:.{digits}f}", "ci": f"{low:.{digits}f} to {high:.{digits}f}"}
 
 
-def comparison_html(data: RunData, table, specs: dict[str, StrategySpec]) -> str:
-    """The main comparison table (id="comparison"), one row per strategy."""
-    e = html.escape
+def comparison_context(data: RunData, table, specs: dict[str, StrategySpec]) -> list[dict]:
+    """Rows of the main comparison table (id="comparison"), one per strategy."""
     rows_by_metric = {m: comparison_rows(table, m) for m in (HEADLINE, *(m for m, _h, _d in TABLE_METRICS))}
-    head = ("<tr><th>strategy</th><th>what reps do at voicemail</th>"
-            "<th>connects per rep-hour<br><span class=ci>(95% interval)</span></th>"
-            f"<th>difference from {e(data.baseline)}<br><span class=ci>(paired 95% interval)</span></th>"
-            + "".join(f"<th>{e(header)}</th>" for _m, header, _d in TABLE_METRICS) + "</tr>")
-    body = []
+    out = []
     for name in data.strategies:
         r = rows_by_metric[HEADLINE][name]
-        if name == data.baseline:
-            diff = "baseline"
-        else:
+        diff = None
+        if name != data.baseline:
             word = ("clearly more" if r["diff_excludes_zero"] and r["diff_mean"] > 0 else
                     "clearly fewer" if r["diff_excludes_zero"] else "no clear difference")
-            diff = (f"{r['diff_mean']:+.2f} <span class=ci>({r['diff_ci95_low']:+.2f} to "
-                    f"{r['diff_ci95_high']:+.2f})</span><br><span class=word>{word}</span>")
-        cells = [f"<th scope=row>{e(name)}</th>", f"<td class=desc>{e(describe_strategy(specs[name]))}</td>",
-                 f"<td>{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'])}</td>", f"<td>{diff}</td>"]
-        for metric, _header, digits in TABLE_METRICS:
-            cells.append(f"<td>{rows_by_metric[metric][name]['mean']:,.{digits}f}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table id=comparison class=data><thead>{head}</thead><tbody>{''.join(body)}"
-            "</tbody></table>")
+            diff = {"mean": f"{r['diff_mean']:+.2f}",
+                    "ci": f"{r['diff_ci95_low']:+.2f} to {r['diff_ci95_high']:+.2f}", "word": word}
+        out.append({
+            "name": name, "description": describe_strategy(specs[name]),
+            "headline": _iv(r["mean"], r["ci95_low"], r["ci95_high"]), "diff": diff,
+            "cells": [f"{rows_by_metric[metric][name]['mean']:,.{digits}f}"
+                      for metric, _header, digits in TABLE_METRICS],
+        })
+    return out
 
 
-def details_html(data: RunData, table) -> str:
-    """Every metric x strategy: mean (95% interval) and the paired difference, folded away."""
-    e = html.escape
-    head = "<tr><th>metric</th>" + "".join(f"<th>{e(n)}</th>" for n in data.strategies) + "</tr>"
-    body = []
+def details_context(data: RunData, table) -> list[dict]:
+    """Every metric x strategy: mean (95% interval) and the paired difference."""
+    out = []
     for metric in METRIC_NAMES:
         rows = comparison_rows(table, metric)
-        cells = [f"<th scope=row>{e(metric)} <span class=ci>{e(rows[data.strategies[0]]['unit'])}</span></th>"]
+        cells = []
         for name in data.strategies:
             r = rows[name]
             diff = "" if name == data.baseline or not math.isfinite(r["diff_mean"]) else (
-                f"<br><span class=ci>{'*' if r['diff_excludes_zero'] else ''}"
-                f"{r['diff_mean']:+.3g} ({r['diff_ci95_low']:+.3g} to {r['diff_ci95_high']:+.3g})</span>")
-            cells.append(f"<td>{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'], 3)}{diff}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<details><summary>Every metric (mean and 95% interval; below it the paired "
-            f"difference from {e(data.baseline)}, * where it excludes zero)</summary>"
-            f"<table id=details class=data><thead>{head}</thead><tbody>{''.join(body)}"
-            "</tbody></table></details>")
+                f"{'*' if r['diff_excludes_zero'] else ''}"
+                f"{r['diff_mean']:+.3g} ({r['diff_ci95_low']:+.3g} to {r['diff_ci95_high']:+.3g})")
+            cells.append({"iv": _iv(r["mean"], r["ci95_low"], r["ci95_high"], 3), "diff": diff})
+        out.append({"metric": metric, "unit": rows[data.strategies[0]]["unit"], "cells": cells})
+    return out
 
 
 STYLE = """
@@ -313,67 +315,36 @@ table.assume td { padding: .25em .5em; border-bottom: 1px solid #eee; vertical-a
 """
 
 
+def _template():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=PackageLoader("sim.present", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      undefined=StrictUndefined, keep_trailing_newline=True)
+    return env.get_template("report.html.j2")
+
+
 def render_report(data: RunData, charts: dict[str, bytes]) -> str:
-    """The whole page as one HTML string."""
-    e = html.escape
+    """The whole page as one HTML string (the template escapes every value)."""
     s = data.scenario
     specs = {spec.name: spec for spec in s.strategies}
     table = comparison_table(data.summary, data.strategies, data.baseline)
     rows = comparison_rows(table, HEADLINE)
     found = verdict(data.values(HEADLINE), HEADLINE)
-    answer = "".join(f"<p>{p}</p>" for p in verdict_paragraphs(data, found, rows, specs))
-    figures = "".join(
-        f'<figure><img alt="{e(name[:-4].replace("_", " "))}" '
-        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
-        f"<figcaption>{e(CHART_CAPTIONS.get(name, ''))}</figcaption></figure>"
-        for name, png in charts.items()
-    )
-    assumptions = "".join(
-        f"<h3>{e(group)}</h3><table class=assume>"
-        + "".join(f"<tr><td>{e(label)}</td><td>{e(value)}</td></tr>" for label, value in items)
-        + "</table>"
-        for group, items in key_assumptions(s)
-    )
-    n = data.replications
     manifest = data.manifest
-    method = (
-        f"Each strategy was simulated {n} times (replications) with seed {manifest.get('seed')}. "
-        "Within a replication every strategy meets the same prospects and the same chance "
-        "events (common random numbers), so the difference between two strategies is measured "
-        "replication by replication (paired) and its interval is narrow. A 95% interval means: "
-        "repeating the whole study, 95% of such intervals would contain the long-run value for "
-        "this scenario. 'Best' is claimed only if the leader beats every other strategy, each "
-        f"comparison at {found.pairwise_confidence:.1%} confidence so that all "
-        f"{max(1, len(data.strategies) - 1)} hold together with 95% confidence (Bonferroni). "
-        "Produced by dialsim "
-        f"{e(str(manifest.get('versions', {}).get('dialsim', __version__)))} from "
-        f"{e(str(manifest.get('scenario_source') or s.name))}.")
-    description = f"<p class=sub>{e(s.description)}</p>" if s.description else ""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Voicemail strategies: {e(s.name)}</title>
-<style>{STYLE}</style></head>
-<body>
-<h1>Voicemail strategies: {e(s.name)}</h1>
-{description}
-<p class=sub>{s.team.reps} reps, {s.calendar.days} working days, {s.prospects.count:,} prospects;
-{len(data.strategies)} strategies, {n} replications each.</p>
-<div class=question><h2 id=question>The question</h2><p>{e(QUESTION)}</p></div>
-<div class=answer><h2 id=answer>The answer</h2>{answer}</div>
-<h2 id=table>The strategies side by side</h2>
-<p>Means over {n} replications of the whole campaign; in brackets the 95% interval.
-The difference column compares each strategy with <b>{e(data.baseline)}</b> on the same
-simulated prospects.</p>
-{comparison_html(data, table, specs)}
-{details_html(data, table)}
-<h2 id=charts>Charts</h2>
-{figures}
-<h2 id=assumptions>Key assumptions</h2>
-<p>The scenario the simulation ran on; every other setting is in the results folder's
-manifest.json.</p>
-{assumptions}
-<h2 id=method>How to read the numbers</h2>
-<p class=method>{method}</p>
-</body></html>
-"""
+    versions = manifest.get("versions")
+    version = versions.get("dialsim", __version__) if isinstance(versions, dict) else __version__
+    figures = [{"alt": name[:-4].replace("_", " "),
+                "base64": base64.b64encode(png).decode("ascii"),
+                "caption": CHART_CAPTIONS.get(name, "")} for name, png in charts.items()]
+    return _template().render(
+        name=s.name, description=s.description, reps=s.team.reps, days=s.calendar.days,
+        prospects=f"{s.prospects.count:,}", strategies=data.strategies, n=data.replications,
+        question=QUESTION, answer=verdict_paragraphs(data, found, rows, specs),
+        baseline=data.baseline, table_headers=[header for _m, header, _d in TABLE_METRICS],
+        comparison=comparison_context(data, table, specs), details=details_context(data, table),
+        figures=figures, assumptions=key_assumptions(s), seed=str(manifest.get("seed")),
+        pairwise_confidence=f"{found.pairwise_confidence:.1%}",
+        comparisons=max(1, len(data.strategies) - 1), version=str(version),
+        source=str(manifest.get("scenario_source") or s.name), style=Markup(STYLE),
+    )

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sim.errors import UserError
+from sim.errors import Terminated, UserError
 from sim.experiment.sweep import (Point, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
                     load_sweep, run_sweep)
 
@@ -30,8 +30,7 @@ def default_sweep_dir(sweep: Sweep, results_root: Path = Path("results")) -> Pat
     return results_root / _safe_name(sweep.name)
 
 
-class _Interrupted(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so the same clean stop runs."""
+_Interrupted = Terminated  # SIGTERM, raised like Ctrl-C so the same clean stop runs
 
 
 @contextmanager
@@ -81,27 +80,45 @@ def _failure_line(point: Point, error: str) -> str:
 
 def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | None,
                   out_dir: Path | None, restart: bool, overrides: list[str], dry_run: bool,
-                  quiet: bool, out: Console, err: Console) -> int:
+                  quiet: bool, out: Console, err: Console,
+                  connect_timeout_s: float | None = None) -> int:
     """Run (or resume) a sweep; return the exit code (0 ok, 1 a point failed, 130/143 stopped)."""
     if scheduler is not None and workers is not None:
         raise UserError("--workers: only for local runs; a Dask cluster (--scheduler) has its "
                         "own workers")
-    if scheduler is not None and "://" not in scheduler:
-        raise UserError(f"--scheduler {scheduler}: expected an address like tcp://HOST:PORT")
+    from sim.experiment.executors import DEFAULT_CONNECT_TIMEOUT_S, check_scheduler_address
+
+    if connect_timeout_s is not None:
+        if scheduler is None:
+            raise UserError("--connect-timeout: only used with --scheduler")
+        if not 1 <= connect_timeout_s <= 600:
+            raise UserError(f"--connect-timeout {connect_timeout_s:g}: must be from 1 to 600 "
+                            "seconds")
+    if scheduler is not None:
+        check_scheduler_address(scheduler)  # at once, before reading the sweep
+    from sim.experiment.preflight import check_counts
+
+    check_counts(workers=workers)
     sweep = load_sweep(sweep_file, overrides)
     target = out_dir or default_sweep_dir(sweep)
     if dry_run:
         _print_design(sweep, out)
         return 0 if all(p.error is None for p in sweep.points) else 1
+    if not sweep.valid_points:  # nothing could run: bad input, not a failed run
+        first = sweep.points[0]
+        raise UserError(f"{sweep_file}: every point is invalid ({len(sweep.points)}); point "
+                        f"{first.point_id} ({first.label()}): {first.error}")
     check_out_dir(target, sweep, restart)  # refuse before connecting or starting workers
 
     from sim.experiment.executors import DaskExecutor, default_workers, local_executor
 
     if scheduler is not None:
-        executor, label = DaskExecutor(scheduler), f"dask {scheduler}"
+        executor = DaskExecutor(scheduler, connect_timeout_s or DEFAULT_CONNECT_TIMEOUT_S)
+        label = f"dask {scheduler}"
     else:
         n = workers or default_workers()
         n = max(1, min(n, len(sweep.valid_points) * sweep.replications))
+        check_sweep_memory(sweep, n)
         executor, label = local_executor(n), f"local ({n} workers)"
     try:
         with _sigterm_as_interrupt(), executor:
@@ -122,6 +139,22 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
                   f"{f', {problems} failed' if problems else ''}; {outcome.wall_s:.1f} s, "
                   f"{label})", highlight=False, soft_wrap=True)
     return 0 if outcome.ok else 1
+
+
+def check_sweep_memory(sweep: Sweep, workers: int) -> None:
+    """Refuse a local sweep whose largest point cannot fit ``workers`` times in memory."""
+    from sim.experiment.preflight import check_memory, memory_estimate
+    from sim.scenario.schema import Scenario
+
+    points = sweep.valid_points
+    if not points:
+        return
+    largest = max(points, key=lambda p: p.scenario["prospects"]["count"]
+                  * p.scenario["cadence"]["max_attempts"])
+    estimate = memory_estimate(Scenario.model_validate(largest.scenario),
+                               replications=sweep.replications, strategies=len(sweep.strategies),
+                               workers=workers, keeps_timelines=False)
+    check_memory(estimate, f"{sweep.source} (point {largest.point_id})")
 
 
 def _run_with_progress(sweep, target, executor, restart, label, quiet, err) -> SweepOutcome:

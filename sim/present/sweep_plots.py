@@ -13,15 +13,14 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 from sim.errors import UserError
-from sim.experiment.sweep import format_value, read_sweep
+from sim.experiment.sweep import PLOTS_DIR, SWEEP_CHART_PREFIXES, format_value, read_sweep
+from sim.store.atomic import os_error_message, write_atomic
 
 HEADLINE_LABEL = "connects per rep-hour"
 
@@ -38,28 +37,30 @@ def plot_sweep(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
         raise UserError(f"{run_dir}: no finished points to plot yet; run the sweep first")
     keys = [p["key"] for p in manifest["parameters"]]
     strategies = manifest["strategies"]
-    out_dir = Path(out_dir) if out_dir is not None else run_dir / "plots"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir) if out_dir is not None else run_dir / PLOTS_DIR
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(os_error_message(out_dir, exc, "cannot create")) from None
     title = manifest["sweep_name"]
-    if len(keys) == 1:
-        return [_lines(rows, keys[0], strategies, title, out_dir)]
-    if len(keys) == 2:
-        params = {p["key"]: p for p in manifest["parameters"]}
-        return [_margin_map(rows, keys, params, title, out_dir)]
-    return [_marginal(rows, key, strategies, title, out_dir) for key in keys]
+    # names from the sweep file ("$5k deals") are drawn as plain text, not math
+    with matplotlib.rc_context({"text.parse_math": False}):
+        if len(keys) == 1:
+            return [_lines(rows, keys[0], strategies, title, out_dir)]
+        if len(keys) == 2:
+            params = {p["key"]: p for p in manifest["parameters"]}
+            return [_margin_map(rows, keys, params, title, out_dir)]
+        return [_marginal(rows, key, strategies, title, out_dir) for key in keys]
 
 
 def _save(fig, path: Path) -> None:
     """PNG via a temporary name and an atomic rename; a reader never sees half a chart."""
     import matplotlib.pyplot as plt
 
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        fig.savefig(tmp, dpi=120, format="png")
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def _file_name(*parts: str) -> str:
@@ -129,7 +130,7 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
                     f"\n(best everywhere: {winners[0]})"), fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)
-    path = out_dir / _file_name("sweep_lines", key)
+    path = out_dir / _file_name(SWEEP_CHART_PREFIXES["lines"], key)
     _save(fig, path)
     return path
 
@@ -186,7 +187,7 @@ def _margin_map(rows, keys, params, title, out_dir) -> Path:
     ax.set_ylabel(keys[1])
     ax.set_title(f"{title}: best strategy and its paired margin\n(black lines: the best "
                  "strategy changes; ? = margin's 95% CI includes 0)", fontsize=10)
-    path = out_dir / _file_name("sweep_margin", keys[0], keys[1])
+    path = out_dir / _file_name(SWEEP_CHART_PREFIXES["margin"], keys[0], keys[1])
     _save(fig, path)
     return path
 
@@ -245,6 +246,6 @@ def _marginal(rows, key, strategies, title, out_dir) -> Path:
                  fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)
-    path = out_dir / _file_name("sweep_marginal", key)
+    path = out_dir / _file_name(SWEEP_CHART_PREFIXES["marginal"], key)
     _save(fig, path)
     return path

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import stat
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,21 +28,65 @@ from pydantic import (
     model_validator,
 )
 
-from sim.scenario.distributions import Distribution, Fixed, LogNormal, coerce_distribution
+from sim.scenario.distributions import (
+    Distribution,
+    Fixed,
+    LogNormal,
+    coerce_distribution,
+    dist_at_most,
+)
 from sim.errors import UserError
 
 SCHEMA_VERSION = 1
 
+# Limits on what a scenario or sweep file may be (docs/model.md, "Limits").
+MAX_INPUT_BYTES = 1 << 20  # 1 MiB: the bundled scenarios are ~4 KB
+MAX_NESTING = 32  # tables and lists inside each other
+MAX_ERROR_LINES = 20  # then "... and N more"
+
+# Upper bounds of durations, by unit and by what they hold up.
+CALL_STEP_S = 3600.0  # one step of a call: setup, ringing, a recorded message, AMD
+WORK_S = 4 * 3600.0  # rep work around a call: research, wrap-up
+TALK_S = 8 * 3600.0  # a conversation
+YEAR_H = 8760.0  # gaps, delays and half-lives in hours
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-PositiveSeconds = Annotated[float, Field(gt=0.0)]
-NonNegativeSeconds = Annotated[float, Field(ge=0.0)]
-Dist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
+PositiveSeconds = Annotated[float, Field(gt=0.0, le=CALL_STEP_S)]
+NonNegativeSeconds = Annotated[float, Field(ge=0.0, le=CALL_STEP_S)]
+PositiveHours = Annotated[float, Field(gt=0.0, le=YEAR_H)]
+NonNegativeHours = Annotated[float, Field(ge=0.0, le=YEAR_H)]
+Weight = Annotated[float, Field(gt=0, le=1e6)]
+
+
+def _printable(text: str) -> str:
+    """Names are shown in tables, charts and reports: no control characters."""
+    bad = next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(f"names may not hold control characters (found U+{ord(bad):04X})")
+    return text
+
+
+Label = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(_printable)]
+
+
+def _dist(cap: float, unit: str):
+    """A duration key: a number (fixed) or a distribution table, draws at most ``cap``."""
+    return Annotated[Distribution, BeforeValidator(coerce_distribution), dist_at_most(cap, unit)]
+
+
+Dist = _dist(CALL_STEP_S, "s")
 
 
 class Strict(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are checked."""
+    """Base of every scenario section: unknown keys are errors, values are checked.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    strict: a bool or a string is never taken for a number (``reps = true`` and
+    ``reps = "4"`` are errors; an integer is fine where a real number is expected);
+    allow_inf_nan off: every number is finite.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True,
+                              allow_inf_nan=False)
 
 
 def _clock_to_seconds(text: str) -> int:
@@ -50,7 +98,7 @@ def _check_clock(value: str) -> str:
     parts = value.split(":") if isinstance(value, str) else []
     if (
         len(parts) != 2
-        or not all(p.isdigit() for p in parts)
+        or not all(p.isascii() and p.isdigit() and 1 <= len(p) <= 2 for p in parts)
         or not (0 <= int(parts[0]) <= 24 and 0 <= int(parts[1]) < 60)
         or (int(parts[0]) == 24 and int(parts[1]) != 0)
     ):
@@ -120,7 +168,7 @@ class Team(Strict):
         description="lines each rep's dialer has: 1 = power dialer; more = parallel or predictive "
         "(dialer.mode), dialling up to this many at once"
     )
-    research_s: Dist = Field(
+    research_s: _dist(WORK_S, "s") = Field(
         default_factory=lambda: Fixed(value=0.0),
         description="per-lead research/prep before each dial (0 on a power dialer)",
     )
@@ -195,15 +243,15 @@ class Dialer(Strict):
 
 
 class Conversation(Strict):
-    talk_s: Dist = Field(
+    talk_s: _dist(TALK_S, "s") = Field(
         default_factory=lambda: LogNormal(dist="lognormal", median=85.0, sigma=0.6, max=3600)
     )
-    wrap_s: Dist = Field(default_factory=lambda: Fixed(value=45.0), description="after-call work")
-    gatekeeper_talk_s: Dist = Field(
+    wrap_s: _dist(WORK_S, "s") = Field(default_factory=lambda: Fixed(value=45.0), description="after-call work")
+    gatekeeper_talk_s: _dist(TALK_S, "s") = Field(
         default_factory=lambda: LogNormal(dist="lognormal", median=25.0, sigma=0.4, max=600),
         description="a live answer that is not the prospect (gatekeeper, wrong person)",
     )
-    inbound_talk_s: Dist = Field(
+    inbound_talk_s: _dist(TALK_S, "s") = Field(
         default_factory=lambda: LogNormal(dist="lognormal", median=150.0, sigma=0.6, max=3600),
         description="a callback or return call: warmer, longer",
     )
@@ -294,7 +342,7 @@ class Callbacks(Strict):
     p_callback_missed_call: Probability = Field(
         0.002, description="P('who called me?' callback | a silent missed call)"
     )
-    delay_h: Dist = Field(
+    delay_h: _dist(YEAR_H, "h") = Field(
         default_factory=lambda: LogNormal(dist="lognormal", median=3.0, sigma=1.0, max=72),
         description="from the message (or missed call) to the callback",
     )
@@ -304,7 +352,7 @@ class Callbacks(Strict):
     return_call_answer_prob: Probability = Field(
         0.6, description="P(a return call is answered) when made at once"
     )
-    return_call_half_life_h: PositiveSeconds = Field(
+    return_call_half_life_h: PositiveHours = Field(
         8.0, description="hours for the return call's answer probability to halve"
     )
     hold_s: NonNegativeSeconds = Field(
@@ -314,9 +362,9 @@ class Callbacks(Strict):
 
 class Cadence(Strict):
     max_attempts: int = Field(6, ge=1, le=100)
-    min_gap_h: NonNegativeSeconds = Field(20.0, description="minimum hours between attempts")
+    min_gap_h: NonNegativeHours = Field(20.0, description="minimum hours between attempts")
     max_attempts_per_day: int = Field(1, ge=1, le=100)
-    min_gap_after_abandon_h: NonNegativeSeconds = Field(
+    min_gap_after_abandon_h: NonNegativeHours = Field(
         0.0, description="no redial of a prospect for this long after an abandoned call (UK: 72)"
     )
     list_order: Literal["retries_first", "fresh_first"] = Field(
@@ -335,14 +383,14 @@ class OptOut(Strict):
 class Segment(Strict):
     """A slice of the list with its own behaviour (e.g. cold vs warm)."""
 
-    name: str = Field("all", min_length=1)
-    weight: float = Field(1.0, gt=0)
+    name: Label = "all"
+    weight: Weight = 1.0
     p_bad_number: Probability = 0.06
     reachability: Probability = Field(
         0.3, description="mean P(the prospect is at the phone when dialled)"
     )
     reachability_concentration: float | None = Field(
-        6.0, gt=0, description="Beta concentration: higher = more alike; null = all identical"
+        6.0, gt=0, le=1e6, description="Beta concentration: higher = more alike; null = all identical"
     )
     p_pickup: Probability = Field(
         0.25, description="P(pick up an unknown number | at the phone), before screening"
@@ -357,17 +405,19 @@ class Segment(Strict):
 class TimeZone(Strict):
     """A share of the list on another clock."""
 
-    name: str = Field("local", min_length=1)
+    name: Label = "local"
     utc_offset_h: float = Field(
         0.0, ge=-24, le=24, description="prospect's clock minus the team's clock, hours"
     )
-    weight: float = Field(1.0, gt=0)
+    weight: Weight = 1.0
 
 
 class Prospects(Strict):
     count: int = Field(4000, ge=1, le=5_000_000)
-    segments: list[Segment] = Field(default_factory=lambda: [Segment()], min_length=1)
-    time_zones: list[TimeZone] = Field(default_factory=lambda: [TimeZone()], min_length=1)
+    segments: list[Segment] = Field(default_factory=lambda: [Segment()], min_length=1,
+                                    max_length=100)
+    time_zones: list[TimeZone] = Field(default_factory=lambda: [TimeZone()], min_length=1,
+                                       max_length=100)
     hourly_availability: list[float] = Field(
         default_factory=lambda: [1.0] * 24,
         min_length=24,
@@ -385,8 +435,8 @@ class Prospects(Strict):
     @classmethod
     def _non_negative(cls, values):
         for hour, v in enumerate(values):
-            if not (v >= 0 and math.isfinite(v)):
-                raise ValueError(f"hour {hour}: multiplier must be a finite number >= 0, got {v}")
+            if not (0 <= v <= 1000 and math.isfinite(v)):
+                raise ValueError(f"hour {hour}: multiplier must be a number from 0 to 1000, got {v}")
         return values
 
     @model_validator(mode="after")
@@ -411,11 +461,12 @@ class StrategySpec(Strict):
     ``repeat_last`` entry, or go ``silent``.
     """
 
-    name: str = Field(min_length=1)
+    name: Label
     kind: Literal["never", "always", "rotate", "first_n", "sequence"] | None = None
     n_messages: int | None = Field(None, ge=1, le=100)
     n: int | None = Field(None, ge=0, le=100)
-    sequence: list[str] | None = None
+    sequence: list[Annotated[str, Field(max_length=120), AfterValidator(_printable)]] | None = \
+        Field(None, max_length=1000)
     then: Literal["cycle", "repeat_last", "silent"] | None = None
 
     @model_validator(mode="after")
@@ -465,15 +516,15 @@ StrategyEntry = Annotated[StrategySpec, BeforeValidator(_coerce_strategy)]
 class Experiment(Strict):
     replications: int = Field(20, ge=1, le=100_000)
     seed: int = Field(20261123, ge=0, le=2**63 - 1)
-    baseline: str | None = Field(None, description="strategy differences are taken against this one")
+    baseline: Label | None = Field(None, description="strategy differences are taken against this one")
 
 
 class Scenario(Strict):
     """The whole scenario. Sections mirror docs/model.md."""
 
     schema_version: Literal[1]
-    name: str = Field("scenario", min_length=1, max_length=120)
-    description: str = ""
+    name: Label = "scenario"
+    description: str = Field("", max_length=10_000)
     calendar: Calendar = Field(default_factory=Calendar)
     team: Team = Field(default_factory=Team)
     dialer: Dialer = Field(default_factory=Dialer)
@@ -487,7 +538,7 @@ class Scenario(Strict):
     prospects: Prospects = Field(default_factory=Prospects)
     strategies: list[StrategyEntry] = Field(
         default_factory=lambda: [StrategySpec(name=n) for n in ("never", "always", "rotate")],
-        min_length=1,
+        min_length=1, max_length=50,
     )
     experiment: Experiment = Field(default_factory=Experiment)
 
@@ -562,7 +613,7 @@ def _format_loc(loc: tuple) -> str:
     return ".".join(parts)
 
 
-def _format_error(err: dict) -> str:
+def _format_error(err: dict, with_input: bool = True) -> str:
     kind = err.get("type", "")
     msg = err.get("msg", "invalid value")
     if kind == "extra_forbidden":
@@ -574,34 +625,152 @@ def _format_error(err: dict) -> str:
     if msg.startswith("Assertion failed, "):
         msg = msg[len("Assertion failed, ") :]
     given = err.get("input")
-    if kind not in ("model_type", "union_tag_invalid") and not isinstance(given, (dict, list)):
+    if with_input and kind not in ("model_type", "union_tag_invalid") \
+            and not isinstance(given, (dict, list)):
         return f"{msg} (got {given!r})"
     return msg
 
 
 def validation_message(source: str, error: ValidationError) -> str:
-    """One line per problem: ``source: key.path: problem``."""
-    lines = []
+    """One line per problem: ``source: key.path: problem``; at most MAX_ERROR_LINES.
+
+    The same problem in several items of one list (24 hours all ``nan``) is one line,
+    ``prospects.hourly_availability.0, 1, 2, ... (24 items): ...``.
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
     for err in error.errors():
-        loc = _format_loc(err["loc"])
-        lines.append(f"{source}: {loc + ': ' if loc else ''}{_format_error(err)}")
-    return "\n".join(lines)
+        loc = err["loc"]
+        if err.get("type") == "union_tag_invalid":  # name the key that holds the tag
+            ctx = err.get("ctx", {})
+            loc = (*loc, str(ctx.get("discriminator", "")).strip("'"))
+            err = {**err, "msg": f"must be one of {ctx.get('expected_tags')} "
+                                 f"(got {ctx.get('tag')!r})"}
+        message = _format_error(err)
+        if loc and isinstance(loc[-1], int):
+            key = (_format_loc(loc[:-1]), _format_error(err, with_input=False))
+            groups.setdefault(key, []).append((str(loc[-1]), message))
+        else:
+            groups.setdefault((_format_loc(loc), message), [])
+    lines = []
+    for (where, message), items in groups.items():
+        if len(items) == 1:
+            where, message = f"{where}.{items[0][0]}" if where else items[0][0], items[0][1]
+        elif items:
+            shown = ", ".join(index for index, _ in items[:5])
+            where = f"{where}.{shown}{', ...' if len(items) > 5 else ''} ({len(items)} items)"
+        lines.append(f"{source}: {where + ': ' if where else ''}{message}")
+    return capped_lines(lines)
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """User text shown inside a message: newlines escaped, at most ``limit`` characters."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def capped_lines(lines: list[str], limit: int = MAX_ERROR_LINES) -> str:
+    """The first ``limit`` lines, then ``... and N more`` (200,000 problems are not read)."""
+    if len(lines) <= limit:
+        return "\n".join(lines)
+    return "\n".join([*lines[:limit], f"... and {len(lines) - limit:,} more"])
+
+
+def read_input_file(path: str | Path, what: str = "scenario") -> dict:
+    """Parse a TOML input file (scenario or sweep) into plain data, or a one-line UserError.
+
+    The file must be a regular file (not a folder, FIFO or device) of at most
+    MAX_INPUT_BYTES, UTF-8 text, valid TOML, nested at most MAX_NESTING deep. It is
+    opened without blocking and checked before it is read, so ``/dev/zero`` or a FIFO
+    is refused at once.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such {what} file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, expected a {what} .toml file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UserError(f"{path}: is a folder, expected a {what} .toml file")
+        if not stat.S_ISREG(info.st_mode):
+            raise UserError(f"{path}: not a regular file (a device, pipe or socket); "
+                            f"give a {what} .toml file")
+        if info.st_size > MAX_INPUT_BYTES:
+            raise UserError(f"{path}: {info.st_size:,} bytes; a {what} file may have at most "
+                            f"{MAX_INPUT_BYTES:,} (1 MiB)")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_INPUT_BYTES:  # grew while we looked
+        raise UserError(f"{path}: more than {MAX_INPUT_BYTES:,} bytes; a {what} file may have "
+                        "at most 1 MiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                        f"{exc.start}); save the file as UTF-8") from None
+    return parse_toml_text(text, str(path))
+
+
+def parse_toml_text(text: str, source: str) -> dict:
+    """TOML text -> data; syntax errors and deep nesting are one-line UserErrors."""
+    depth = _bracket_depth(text)
+    if depth > MAX_NESTING:
+        raise UserError(f"{source}: nested {depth} levels deep; at most {MAX_NESTING}")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{source}: nested too deeply; at most {MAX_NESTING} levels") from None
+    depth = nesting_depth(data)
+    if depth > MAX_NESTING:
+        raise UserError(f"{source}: nested {depth} levels deep; at most {MAX_NESTING}")
+    return data
+
+
+def _bracket_depth(text: str) -> int:
+    """An upper bound of the nesting of inline arrays/tables, counted without parsing.
+
+    Brackets inside strings and comments count too, so this can only over-count; it
+    is used to refuse, before the recursive parser, text that nests absurdly deep.
+    """
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep tables and lists nest (a scalar: 0), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+    return deepest
 
 
 def read_scenario_file(path: str | Path) -> dict:
     """Parse a TOML scenario into plain data; a missing or unreadable file is a UserError."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such scenario file")
-    if path.is_dir():
-        raise UserError(f"{path}: is a folder, expected a scenario .toml file")
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    return read_input_file(path, "scenario")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -611,13 +780,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     string, and a bare ``null`` clears an optional key (TOML itself has no null).
     """
     if "=" not in text:
-        raise UserError(f"--set {text!r}: expected key.path=value")
+        raise UserError(f"--set {one_line(text)!r}: expected key.path=value")
     key, raw = text.split("=", 1)
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
-        raise UserError(f"--set {text!r}: expected key.path=value")
+        raise UserError(f"--set {one_line(text)!r}: expected key.path=value")
     if raw.strip() == "null":
         return key.split("."), None
+    if len(text) > 10_000 or _bracket_depth(raw) > MAX_NESTING:
+        raise UserError(f"--set {one_line(key)}: value too long or nested too deeply (at most "
+                        f"10,000 characters, {MAX_NESTING} levels)")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -677,7 +849,7 @@ def build_scenario(data: dict, source: str = "scenario") -> Scenario:
             f"{source}: schema_version: required key is missing "
             f"(this dialsim reads schema_version = {SCHEMA_VERSION})"
         )
-    if data.get("schema_version") != SCHEMA_VERSION:
+    if type(data.get("schema_version")) is not int or data["schema_version"] != SCHEMA_VERSION:
         raise UserError(
             f"{source}: schema_version: this dialsim reads version {SCHEMA_VERSION}, "
             f"the file says {data.get('schema_version')!r}"
@@ -708,7 +880,7 @@ def _credit_overrides(message: str, source: str, overrides) -> str:
             where = rest.split(": ", 1)[0]
             for key, text in keys.items():
                 if where == key or key.startswith(where + ".") or where.startswith(key + "."):
-                    line = f"--set {text}: {rest}"
+                    line = f"--set {one_line(text)}: {rest}"
                     break
         lines.append(line)
     return "\n".join(lines)
@@ -726,5 +898,5 @@ def with_overrides(data: dict, overrides, source: str = "scenario") -> dict:
     resolved = build_scenario(copy.deepcopy(data), source).resolved()
     for text in overrides:
         path, value = parse_override(text)
-        apply_override(resolved, path, value, f"--set {text}")
+        apply_override(resolved, path, value, f"--set {one_line(text)}")
     return resolved

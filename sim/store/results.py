@@ -13,8 +13,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,62 +23,144 @@ import pyarrow.parquet as pq
 from sim import __version__
 from sim.errors import UserError
 from sim.analysis.metrics import CALLS_SCHEMA
+from sim.store.atomic import (  # noqa: F401  (write_* re-exported: one writer for all of sim)
+    atomic_path,
+    os_error_message,
+    pid_alive,
+    remove_stale_temporaries,
+    temporary_name,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 
 RESULTS_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` via a temporary file and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+# Files dialsim itself writes into a run folder after the run (``dialsim plot`` and
+# ``dialsim report``); with the manifest's own "files" they are all a run folder may
+# hold for dialsim to replace it. tests/test_out_safety.py checks the list is complete.
+RUN_FOLDER_DERIVED_FILES = frozenset({
+    "report.html", "connects_per_rep_hour.png", "connects_by_hour.png",
+    "cumulative_connects.png", "funnel.png", "pacing.png", "numbers.png",
+})
 
 
-def write_json_atomic(data: dict, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+def _manifest_kind(folder: Path) -> tuple[dict | None, str]:
+    """(manifest, "") for a folder holding a dialsim manifest, else (None, why not)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None, f"has no {MANIFEST}"
     try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return None, f"its {MANIFEST} is unreadable"
+    if not isinstance(manifest, dict) or manifest.get("kind") not in ("run", "sweep"):
+        return None, f"its {MANIFEST} is not a dialsim manifest"
+    return manifest, ""
+
+
+def check_replaceable(final: Path, label: str = "--out") -> str:
+    """Refuse (UserError) to replace anything but an empty folder or a dialsim run folder.
+
+    Returns "new" (nothing there), "empty" (an empty folder) or "replace" (an earlier
+    dialsim run, which holds only the files its manifest lists, charts and report).
+    Anything else, such as a folder of the user's files or a sweep, is refused.
+    """
+    final = Path(final)
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise UserError(f"{label} {final}: exists and is not a folder; choose another {label}")
+    if not final.exists():
+        return "new"
+    try:
+        entries = [e for e in final.iterdir() if not _is_own_temporary(e.name)]
+    except OSError as exc:
+        raise UserError(os_error_message(final, exc, "cannot read")) from None
+    if not entries:
+        return "empty"
+    manifest, why = _manifest_kind(final)
+    if manifest is None:
+        raise UserError(f"{label} {final}: not empty and not a dialsim results folder ({why}); "
+                        f"dialsim replaces only its own results: choose another {label}")
+    if manifest.get("kind") != "run":
+        raise UserError(f"{label} {final}: holds a dialsim {manifest.get('kind')}, not a run; "
+                        f"choose another {label}")
+    listed = manifest.get("files")
+    known = {MANIFEST, *RUN_FOLDER_DERIVED_FILES}
+    if isinstance(listed, dict):
+        known.update(str(name) for name in listed)
+    foreign = sorted(e.name for e in entries
+                     if e.name not in known or e.is_symlink() or not e.is_file())
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise UserError(f"{label} {final}: holds files dialsim did not write "
+                        f"({', '.join(foreign[:3])}{more}); move them or choose another {label}")
+    return "replace"
+
+
+def _is_own_temporary(name: str) -> bool:
+    return name.startswith(".") and (name.endswith(".tmp") or name.endswith(".old"))
+
+
+def check_out_location(final: Path, label: str = "--out") -> None:
+    """``--out`` may not be the current folder or one of its parents (it would be replaced)."""
+    try:
+        resolved = Path(final).resolve()
+        here = Path.cwd().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise UserError(f"{label} {final}: cannot resolve: {exc}") from None
+    if resolved == here or resolved in here.parents:
+        raise UserError(f"{label} {final}: is the current folder or a parent of it; "
+                        "results go in a folder of their own (e.g. results/NAME)")
+    if resolved.parent == resolved:
+        raise UserError(f"{label} {final}: is a file-system root; choose a folder of its own")
 
 
 @contextmanager
-def staged_directory(final: Path):
+def staged_directory(final: Path, label: str = "--out", on_replace=None):
     """Yield a temporary folder beside ``final``; on success it replaces ``final``.
 
-    On any exception (including KeyboardInterrupt) the temporary folder is removed
-    and ``final`` is left exactly as it was.
+    ``final`` must be new, empty or an earlier dialsim run (:func:`check_replaceable`);
+    this is checked on entry, before the caller does any work, and again just before
+    the swap. ``on_replace(final)`` is called when an earlier run is replaced. On any
+    exception (including KeyboardInterrupt) the temporary folder is removed and
+    ``final`` is left exactly as it was. Staging left by killed runs is removed first.
     """
     final = Path(final)
+    check_out_location(final, label)
+    check_replaceable(final, label)
     parent = final.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"--out {final}: cannot create {parent}: {exc.strerror}") from None
-    if final.exists() and not final.is_dir():
-        raise UserError(f"--out {final}: exists and is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"--out {final}: folder {parent} is not writable")
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(stage, 0o777 & ~umask)  # mkdtemp makes it private (0700); results are shared files
+        raise UserError(f"{label} {final}: cannot create {parent}: {exc.strerror or exc}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{label} {final}: folder {parent} is not writable")
+    remove_stale_temporaries(parent)
+    stage = temporary_name(final)
+    try:
+        stage.mkdir()
+    except OSError as exc:
+        raise UserError(os_error_message(stage, exc, "cannot create")) from None
     try:
         yield stage
+        what = check_replaceable(final, label)
         old = None
-        if final.exists():
-            old = parent / f".{final.name}.{uuid.uuid4().hex[:8]}.old"
-            os.replace(final, old)
-        os.replace(stage, final)
+        try:
+            if what != "new":
+                old = temporary_name(final, "old")
+                os.replace(final, old)
+            os.replace(stage, final)
+        except OSError as exc:
+            if old is not None and not final.exists():
+                os.replace(old, final)
+            raise UserError(os_error_message(final, exc, "cannot replace")) from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        if what == "replace" and on_replace is not None:
+            on_replace(final)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -110,15 +190,25 @@ def command_line() -> list[str]:
 def read_manifest(run_dir: Path) -> dict:
     """The manifest of a results folder, or a UserError saying what is wrong."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"{run_dir}: is a file, not a results folder")
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: no such results folder")
     path = run_dir / MANIFEST
     if not path.exists():
         raise UserError(f"{run_dir}: not a finished dialsim results folder (no {MANIFEST})")
+    if not path.is_file():
+        raise UserError(f"{path}: is not a file; not a dialsim results folder")
     try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, OSError) as exc:
-        raise UserError(f"{path}: unreadable manifest: {exc}") from None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(os_error_message(path, exc, "cannot read")) from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: unreadable manifest: {reason}") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{path}: damaged manifest: expected a JSON object, found "
+                        f"{type(manifest).__name__}; re-run the scenario")
     version = manifest.get("results_schema_version")
     if version != RESULTS_SCHEMA_VERSION:
         raise UserError(
@@ -150,7 +240,10 @@ class CallLogWriter:
         self.replication = replication
         self.batch_rows = batch_rows
         self.rows = 0
-        self._writer = pq.ParquetWriter(self.path, CALLS_SCHEMA)
+        try:
+            self._writer = pq.ParquetWriter(self.path, CALLS_SCHEMA)
+        except OSError as exc:  # a full disk or a folder gone: one line, not a traceback
+            raise UserError(os_error_message(self.path, exc)) from None
         self._reset()
 
     def _reset(self):
@@ -203,28 +296,29 @@ class CallLogWriter:
             if pa.types.is_dictionary(field.type):  # dictionary in order of first appearance
                 column = column.dictionary_encode().cast(field.type)
             arrays.append(column)
-        self._writer.write_batch(pa.record_batch(arrays, schema=CALLS_SCHEMA))
+        try:
+            self._writer.write_batch(pa.record_batch(arrays, schema=CALLS_SCHEMA))
+        except OSError as exc:
+            raise UserError(os_error_message(self.path, exc)) from None
         self.rows += n
         pa.default_memory_pool().release_unused()  # keep RSS at one batch, not a high-water mark
 
     def close(self):
         self.flush()
-        self._writer.close()
+        try:
+            self._writer.close()
+        except OSError as exc:
+            raise UserError(os_error_message(self.path, exc)) from None
 
 
 def merge_parquet_parts(parts: list[Path], destination: Path, schema: pa.Schema) -> int:
     """Concatenate part files into one Parquet file batch by batch (bounded memory)."""
-    destination = Path(destination)
-    tmp = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:8]}.tmp")
     rows = 0
-    try:
+    with atomic_path(destination) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
                 source = pq.ParquetFile(part)
                 for batch in source.iter_batches(batch_size=65_536):
                     writer.write_batch(batch.cast(schema) if batch.schema != schema else batch)
                     rows += batch.num_rows
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
     return rows
