@@ -6,9 +6,10 @@ lazy), update it here and nowhere else. It errs on the high side for the dominan
 terms, measured on the bundled baseline (docs/limits.md, "Memory"):
 
 - each worker process: ~150 MB of interpreter and libraries, plus per replication
-  the table of ``prospects x max_attempts x DRAWS_PER_ATTEMPT`` float32 values (drawn
-  as the dialler reaches prospects: the estimate assumes it reaches all of them) and
-  ~256 bytes of other state per prospect;
+  the table of ``prospects dialled x max_attempts x DRAWS_PER_ATTEMPT`` float32
+  values (drawn as the dialler reaches prospects, growing by doubling: bounded by
+  twice the most prospects the team could dial, at one dial per line per second,
+  and by the list) and ~256 bytes of other state per prospect on the list;
 - the parent: ~200 MB, plus ~400 bytes per timeline row it collects (strategies x
   replications x (days + 1) x 24) and per caller-ID row (strategies x replications
   x days x numbers).
@@ -30,6 +31,8 @@ WORKER_BASE_BYTES = 150 * MiB
 PARENT_BASE_BYTES = 200 * MiB
 DRAWS_PER_ATTEMPT = 20  # float32 values pre-drawn per prospect and attempt (sim.model.streams)
 PROSPECT_STATE_BYTES = 256
+MIN_DIAL_S = 1.0  # no dial resolves faster: the bound on prospects reached in a run
+DRAW_BLOCK = 4096  # prospects drawn at least at a time (sim.model.streams.DrawTable)
 TIMELINE_ROW_BYTES = 400
 NUMBERS_ROW_BYTES = 400
 
@@ -80,7 +83,11 @@ def memory_estimate(scenario, *, replications: int, strategies: int, workers: in
     n = scenario.prospects.count
     attempts = scenario.cadence.max_attempts
     days = scenario.calendar.days
-    per_worker = WORKER_BASE_BYTES + n * (attempts * DRAWS_PER_ATTEMPT * 4 + PROSPECT_STATE_BYTES)
+    lines = scenario.team.reps * scenario.team.lines_per_rep
+    reachable = days * lines * scenario.calendar.paid_hours_per_day() * 3600.0 / MIN_DIAL_S
+    drawn = min(n, max(DRAW_BLOCK, int(2 * reachable)))
+    per_worker = (WORKER_BASE_BYTES + drawn * attempts * DRAWS_PER_ATTEMPT * 4
+                  + n * PROSPECT_STATE_BYTES)
     parent = PARENT_BASE_BYTES
     drivers = [f"prospects.count={n:,}", f"cadence.max_attempts={attempts}"]
     if keeps_timelines:
