@@ -26,6 +26,22 @@ from sim.experiment.sweep import format_value, read_sweep
 HEADLINE_LABEL = "connects per rep-hour"
 
 
+def key_label(key: str) -> str:
+    """A swept key as a manager reads it: the schema's description, else the key in words.
+
+    ``callbacks.p_callback`` -> "P(callback | a fresh message heard)".
+    """
+    from sim.scenario.schema import field_description
+
+    described = field_description(key)
+    if not described:
+        return key.rsplit(".", 1)[-1].replace("_", " ")
+    for stop in (": ", "; ", " ("):  # the first clause of a long description
+        if len(described) > 45 and stop in described:
+            described = described.split(stop, 1)[0]
+    return described
+
+
 def plot_sweep(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
     """Draw the sweep's charts as PNG files (default: ``run_dir/plots``); return their paths."""
     import matplotlib
