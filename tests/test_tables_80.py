@@ -12,6 +12,8 @@ import sys
 import termios
 from pathlib import Path
 
+import pytest
+
 from .conftest import SCENARIOS
 
 DIALSIM = str(Path(sys.executable).parent / "dialsim")
@@ -70,11 +72,15 @@ def test_run_tables_fit_80_columns_with_whole_numbers(tmp_path):
     assert "Per paid rep-hour" in text and "Campaign totals" in text
 
 
-def test_sweep_table_fits_80_columns(tmp_path):
-    lines = in_terminal(["sweep", str(SCENARIOS / "sweep_callback_vs_screening.toml"),
-                         "--workers", "1", "--out", str(tmp_path / "s"), *SMALL])
+@pytest.mark.parametrize("sweep_file, legend", [
+    ("sweep_callback_vs_screening.toml", "A = callbacks.p_callback"),  # long key names
+    ("sweep_lines_vs_answer_rate.toml", "B = prospects.segments.0.p_pickup"),  # sampled floats
+])
+def test_sweep_table_fits_80_columns(tmp_path, sweep_file, legend):
+    lines = in_terminal(["sweep", str(SCENARIOS / sweep_file), "--workers", "2",
+                         "--out", str(tmp_path / "s"), *SMALL])
     rows = check_fits(lines)
     assert len(rows) == 20
     for row in rows:
         assert INTERVAL.match(row[4]) and INTERVAL.match(row[5].removesuffix(" tie")), row
-    assert any("A = callbacks.p_callback" in line for line in lines)
+    assert any(legend in line for line in lines)

@@ -166,22 +166,24 @@ def _points_table(sweep: Sweep, title: str, headers: list[str] | None = None) ->
     return table
 
 
-def parameter_headers(sweep: Sweep, room: int) -> tuple[list[str], str]:
+def parameter_headers(sweep: Sweep, letters: bool) -> tuple[list[str], str]:
     """Column headers for the swept keys, and a legend line ('' if none is needed).
 
-    The last part of each key (``p_callback``) when those fit in ``room`` characters
-    and are distinct; otherwise letters A, B, ... with the legend naming each key.
+    The last part of each key (``p_callback``) when those are distinct and ``letters``
+    is false; otherwise A, B, ... with the legend naming each key.
     """
     keys = [p.key for p in sweep.parameters]
     short = [key.rsplit(".", 1)[-1] for key in keys]
-    if len(set(short)) == len(short) and sum(len(h) + 3 for h in short) <= room:
+    if len(set(short)) == len(short) and not letters:
         return short, ""
-    letters = [chr(ord("A") + i) for i in range(len(keys))]
-    return letters, "; ".join(f"{letter} = {key}" for letter, key in zip(letters, keys))
+    names = [chr(ord("A") + i) for i in range(len(keys))]
+    return names, "; ".join(f"{name} = {key}" for name, key in zip(names, keys))
 
 
-def _point_cells(sweep: Sweep, point_id: int, values: dict) -> list[str]:
-    return [str(point_id), *[escape(format_value(values[p.key])) for p in sweep.parameters]]
+def _point_cells(sweep: Sweep, point_id: int, values: dict, digits: int = 6) -> list[str]:
+    """The point id and its values; floats to ``digits`` significant digits."""
+    return [str(point_id), *[escape(f"{values[p.key]:.{digits}g}" if isinstance(values[p.key], float)
+                                    else format_value(values[p.key])) for p in sweep.parameters]]
 
 
 def _by_point(outcome: SweepOutcome) -> dict[int, dict[str, dict]]:
@@ -202,8 +204,29 @@ def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console, wide: bool 
 
     ``wide`` adds a column per strategy; the default fits 80 columns for a few keys.
     """
-    by_point = _by_point(outcome)
-    headers, legend = parameter_headers(sweep, room=10_000 if wide else 40)
+    from sim.present.run_console import natural_width
+
+    table, legend = _summary_table(sweep, _by_point(outcome), wide, letters=False)
+    if not wide and natural_width(out, table) > out.width:
+        table, legend = _summary_table(sweep, _by_point(outcome), wide, letters=True)
+    if legend:
+        out.print(escape(legend), highlight=False)
+    if wide:  # as wide as the table needs, whatever the terminal: the user asked for it
+        terminal_width = out.width
+        out.width = max(terminal_width, natural_width(out, table))
+        try:
+            out.print(table)
+        finally:
+            out.width = terminal_width
+    else:
+        out.print(table)
+    out.print("margin: winner minus runner-up, paired (same random numbers); tie (a ~ b): "
+              "its 95% interval includes 0", highlight=False)
+
+
+def _summary_table(sweep: Sweep, by_point: dict, wide: bool, letters: bool) -> tuple[Table, str]:
+    """The per-point table and its legend line; compact unless ``wide``."""
+    headers, legend = parameter_headers(sweep, letters)
     table = _points_table(sweep, f"{sweep.name}: connects per paid rep-hour, mean ± 95% "
                                  f"interval over {sweep.replications} replications", headers)
     if wide:
@@ -225,27 +248,13 @@ def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console, wide: bool 
                          cells[s]["connects_per_rep_hour_ci95_high"])
                     for s in (sweep.strategies if wide else [first["winner"]])]
         table.add_row(
-            *_point_cells(sweep, point_id, values[point_id]),
+            *_point_cells(sweep, point_id, values[point_id], digits=6 if wide else 3),
             *(headline if wide else []),
             escape(f"{first['winner']} ~ {first['runner_up']}" if tie else first["winner"]),
             *([] if wide else headline),
             f"[dim]{margin} tie[/]" if tie else margin,
         )
-    if legend:
-        out.print(escape(legend), highlight=False)
-    if wide:  # as wide as the table needs, whatever the terminal: the user asked for it
-        from sim.present.run_console import natural_width
-
-        terminal_width = out.width
-        out.width = max(terminal_width, natural_width(out, table))
-        try:
-            out.print(table)
-        finally:
-            out.width = terminal_width
-    else:
-        out.print(table)
-    out.print("margin: winner minus runner-up, paired (same random numbers); tie (a ~ b): "
-              "its 95% interval includes 0", highlight=False)
+    return table, legend
     if len(by_point) > MAX_TABLE_ROWS:
         out.print(f"... and {len(by_point) - MAX_TABLE_ROWS} more points in "
                   f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False)
