@@ -96,7 +96,8 @@ class _Axis:
         return float(value) if self.numeric else float(self.categories.index(format_value(value)))
 
     def tick(self, position: float) -> str:
-        return format_value(position) if self.numeric else self.categories[int(position)]
+        """Numbers to 3 significant digits (sampled values have many), categories as named."""
+        return f"{position:.3g}" if self.numeric else self.categories[int(position)]
 
     def label(self, ax_axis) -> None:
         if not self.numeric:
@@ -143,7 +144,7 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
     ax.set_xlabel(f"{key_label(key)}\n({key})")
     ax.set_ylabel(f"{HEADLINE_LABEL} (mean, 95% interval)")
     changes = sum(winners[i] != winners[i - 1] for i in range(1, len(winners)))
-    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key}"
+    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key_label(key)}"
                  + ("\n(dashed: best strategy changes)" if changes else
                     f"\n(best everywhere: {winners[0]})"), fontsize=10)
     ax.legend(title="strategy")
@@ -312,7 +313,7 @@ def _marginal(rows, key, strategies, title, out_dir) -> Path:
     axis.label(ax.xaxis)
     ax.set_xlabel(f"{key_label(key)}\n({key})")
     ax.set_ylabel(f"{HEADLINE_LABEL} (mean per point)")
-    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key} (the other swept keys vary too)",
+    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key_label(key)} (the other swept keys vary too)",
                  fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)
