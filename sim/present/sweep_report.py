@@ -37,9 +37,15 @@ def write_sweep_report(run_dir: Path) -> Path:
     return path
 
 
+def _is_tie(row: dict) -> bool:
+    """The winner's paired margin over the runner-up has a 95% interval including 0."""
+    return row["runner_up"] is not None and not row["margin_clear"]
+
+
 def _num(x, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "-"
+    x = 0.0 if round(x, 2) == 0 else x  # no "-0.00"
     return f"{x:+.2f}" if signed else f"{x:.2f}"
 
 
@@ -48,16 +54,16 @@ def render_sweep_report(manifest: dict, rows: list[dict], charts: dict[str, byte
     e = html.escape
     keys = [p["key"] for p in manifest["parameters"]]
     winners = {row["point_id"]: row for row in rows if row["is_winner"]}
-    counts = Counter(row["winner"] for row in winners.values())
-    ties = sum(1 for row in winners.values() if row["runner_up"] is not None and not row["margin_clear"])
+    ties = sum(1 for row in winners.values() if _is_tie(row))
+    counts = Counter(row["winner"] for row in winners.values() if not _is_tie(row))
     won = ", ".join(f"<b>{e(name)}</b> at {n} of {len(winners)} points"
-                    for name, n in counts.most_common())
+                    for name, n in counts.most_common()) or "no strategy at any point"
     varied = "".join(f"<li>{e(key_label(key))} (<code>{e(key)}</code>)</li>" for key in keys)
     header = "".join(f"<th>{e(key_label(key))}</th>" for key in keys)
     body = []
     for point_id in sorted(winners):
         row = winners[point_id]
-        tie = row["runner_up"] is not None and not row["margin_clear"]
+        tie = _is_tie(row)
         winner = f"{row['winner']} ~ {row['runner_up']} (tie)" if tie else row["winner"]
         margin = (f"{_num(row['margin_mean'], True)} ({_num(row['margin_ci95_low'], True)} to "
                   f"{_num(row['margin_ci95_high'], True)})")
@@ -79,8 +85,8 @@ def render_sweep_report(manifest: dict, rows: list[dict], charts: dict[str, byte
 <p class=sub>{e(str(manifest.get("description") or ""))}</p>
 <h2>What was varied</h2><ul>{varied}</ul>
 <h2>Who wins</h2>
-<p>Best strategy by connects per paid rep-hour: {won}. At {ties} points the best two cannot be
-told apart (their paired difference's 95% interval includes 0): those are ties, not wins.</p>
+<p>Clearly best by connects per paid rep-hour: {won}. Ties, not wins: {ties} of {len(winners)} points,
+where the best two cannot be told apart (their paired difference's 95% interval includes 0).</p>
 {figures}
 <h2>Every point</h2>
 <p>Winner's connects per paid rep-hour (mean over the replications) and its margin over the
