@@ -18,7 +18,26 @@ from rich.console import Console
 
 from sim.errors import UserError
 
+def _flags_without_placeholder(params):
+    """On/off options (typer's own --help and completion ones too) show no '<bool>'."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx):
+        return _flags_without_placeholder(super().get_params(ctx))
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx):
+        return _flags_without_placeholder(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Simulate sales reps on a power dialer: what does each voicemail strategy do "
     "to connects per hour?",
     epilog="Start with: dialsim run scenarios/baseline.toml  (dialsim COMMAND -h: options "
@@ -95,7 +114,7 @@ FLAG = ""  # metavar of an on/off option: nothing to type after it
 ScenarioArgument = Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario file (the .toml suffix may be left off).")]
 
 
-@app.command(epilog=_examples("run"))
+@app.command(cls=_Command, epilog=_examples("run"))
 @user_errors
 def run(
     scenario: ScenarioArgument,
@@ -203,7 +222,7 @@ def _num(x: float):
     return None if (x is None or math.isnan(x) or math.isinf(x)) else round(x, 6)
 
 
-@app.command(epilog=_examples("validate"))
+@app.command(cls=_Command, epilog=_examples("validate"))
 @user_errors
 def validate(
     scenario: ScenarioArgument,
@@ -230,7 +249,7 @@ def _drop_none(value):
     return value
 
 
-@app.command(epilog=_examples("new"))
+@app.command(cls=_Command, epilog=_examples("new"))
 @user_errors
 def new(
     path: Annotated[Path, typer.Argument(metavar="FILE.toml", help="Where to write the starter scenario.")],
@@ -247,7 +266,7 @@ ResultsDir = Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A resul
 BaselineOption = Annotated[Optional[str], typer.Option("--baseline", metavar="NAME", help="Compare with this strategy (default: the run's baseline).")]
 
 
-@app.command(epilog=_examples("plot"))
+@app.command(cls=_Command, epilog=_examples("plot"))
 @user_errors
 def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
     """Write PNG charts next to the results (a sweep folder gets the sweep's charts)."""
@@ -257,7 +276,7 @@ def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
         out.print(str(path), highlight=False, soft_wrap=True)
 
 
-@app.command(epilog=_examples("report"))
+@app.command(cls=_Command, epilog=_examples("report"))
 @user_errors
 def report(results_dir: ResultsDir, baseline: BaselineOption = None):
     """Write report.html: the question, the verdict, the table, charts and assumptions.
@@ -279,7 +298,7 @@ def report(results_dir: ResultsDir, baseline: BaselineOption = None):
     out.print(str(path), highlight=False, soft_wrap=True)
 
 
-@app.command(epilog=_examples("sweep"))
+@app.command(cls=_Command, epilog=_examples("sweep"))
 @user_errors
 def sweep(
     sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md; the .toml suffix may be left off).")],
