@@ -15,19 +15,74 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from sim.errors import UserError
 
+def _flags_without_placeholder(params):
+    """On/off options (typer's own --help and completion ones too) show no '<bool>'."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx):
+        return _flags_without_placeholder(super().get_params(ctx))
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx):
+        return _flags_without_placeholder(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Simulate sales reps on a power dialer: what does each voicemail strategy do "
     "to connects per hour?",
+    epilog="Start with: dialsim run scenarios/baseline.toml  (dialsim COMMAND -h: options "
+    "and examples)",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
-out = Console(width=None if sys.stdout.isatty() else 140)
+out = Console(width=None if sys.stdout.isatty() else 80)
 err = Console(stderr=True)
+
+# Examples shown at the end of each command's help (tests/test_cli_help.py runs every one).
+EXAMPLES = {
+    "run": ("dialsim run scenarios/baseline.toml",
+            "dialsim run scenarios/baseline.toml -n 50 --seed 7 -s never -s rotate",
+            "dialsim run scenarios/baseline.toml --set team.reps=10 --out results/ten_reps"),
+    "validate": ("dialsim validate scenarios/baseline.toml --set team.reps=10",),
+    "new": ("dialsim new my_team.toml",),
+    "plot": ("dialsim plot results/baseline",),
+    "report": ("dialsim report results/baseline",),
+    "sweep": ("dialsim sweep scenarios/sweep_callback_vs_screening.toml --dry-run",
+              "dialsim sweep scenarios/sweep_callback_vs_screening.toml --workers 2",
+              "dialsim report results/callback_vs_screening"),
+}
+
+
+def _examples(command: str) -> str:
+    """The help epilog: one example per line."""
+    return "\n".join(["Examples:", *(f"  $ {line}" for line in EXAMPLES[command])])
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        import sim
+
+        print(f"dialsim {sim.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          metavar="", help="Print the version and exit.")] = False,
+):
+    """Simulate sales reps on a power dialer: what does each voicemail strategy do to connects per hour?"""
 
 
 def user_errors(fn):
@@ -89,24 +144,30 @@ def _restore_signals(previous: dict) -> None:
 
 SetOption = Annotated[
     Optional[list[str]],
-    typer.Option("--set", help="Override a scenario key: key.path=value (TOML value). Repeatable."),
+    typer.Option("--set", metavar="KEY=VALUE",
+                 help="Override a scenario key: key.path=value (TOML value). Repeatable."),
 ]
+FLAG = ""  # metavar of an on/off option: nothing to type after it
 
 
-@app.command()
+ScenarioArgument = Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario file (the .toml suffix may be left off).")]
+
+
+@app.command(cls=_Command, epilog=_examples("run"))
 @user_errors
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
-    replications: Annotated[Optional[int], typer.Option("--replications", "-n", help="Replications (default: the scenario's experiment.replications).")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Base seed (default: the scenario's experiment.seed).")] = None,
-    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", help="Run only this strategy (repeatable).")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<scenario name>).")] = None,
+    scenario: ScenarioArgument,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", metavar="N", help="Replications (default: the scenario's experiment.replications).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="SEED", help="Base seed (default: the scenario's experiment.seed).")] = None,
+    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", metavar="NAME", help="Run only this strategy (repeatable).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Results folder (default: results/<scenario name>).")] = None,
     overrides: SetOption = None,
-    calls: Annotated[bool, typer.Option("--calls", help="Also write calls.parquet, one row per dial (streamed).")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
-    baseline: Annotated[Optional[str], typer.Option("--baseline", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
+    calls: Annotated[bool, typer.Option("--calls", metavar=FLAG, help="Also write calls.parquet, one row per dial (streamed).")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", metavar="N", help="Local worker processes (default: cores; at most 4 per core).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG, help="No progress bar and no table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print the summary as JSON on stdout.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", metavar=FLAG, help="One wide table with every column (default: two tables that fit 80 columns).")] = False,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="NAME", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
 ):
@@ -118,8 +179,9 @@ def run(
     from sim.experiment.preflight import check_counts
     from sim.experiment.replications import select_strategies
     from sim.experiment.runs import default_out_dir, execute_run
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.schema import load_scenario, resolve_toml_path
 
+    scenario = resolve_toml_path(scenario)
     check_counts(replications, workers, max_replications)
     if seed is not None and not 0 <= seed <= 2**63 - 1:
         raise UserError(f"--seed {seed}: must be from 0 to 2**63 - 1")
@@ -153,7 +215,9 @@ def run(
     if as_json:
         print(json.dumps(_summary_json(result, target), indent=2))
     elif not quiet:
-        _print_table(result)
+        from sim.present.run_console import print_run_tables
+
+        print_run_tables(result, out, wide=wide)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
@@ -206,72 +270,22 @@ def _num(x: float):
     return None if (x is None or math.isnan(x) or math.isinf(x)) else round(x, 6)
 
 
-def _fmt_ci(iv, digits=2) -> str:
-    if iv.n == 0 or math.isnan(iv.mean):
-        return "-"
-    if math.isinf(iv.half_width) or math.isnan(iv.half_width):
-        return f"{iv.mean:.{digits}f}"
-    return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
-
-
-def _fmt_diff(diff) -> str:
-    """A paired difference, green/red when its interval excludes 0, dim when it does not."""
-    if diff.n == 0 or math.isnan(diff.mean):
-        return "-"
-    text = f"{diff.mean:+.2f} ± {diff.half_width:.2f}" if math.isfinite(diff.half_width) \
-        else f"{diff.mean:+.2f}"
-    if not diff.excludes_zero():
-        return f"[dim]{text}[/]"
-    return f"[green]{text}[/]" if diff.mean > 0 else f"[red]{text}[/]"
-
-
-def _print_table(result) -> None:
-    from sim.analysis.compare import HEADLINE, headline_verdict, paired_differences
-
-    summary = result.summary_table()
-    diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
-    table = Table(title=f"{result.scenario.name}: {len(result.replications)} replications, "
-                        f"mean ± 95% CI; difference vs {result.baseline} paired (same "
-                        "random numbers)", title_justify="left")
-    table.add_column("strategy", style="bold", no_wrap=True)
-    for header in ("connects/rep-h", f"vs {result.baseline}", "outbound/rep-h", "dials/rep-h",
-                   "VMs left", "callbacks", "missed", "abandon", "opt-outs"):
-        table.add_column(header, justify="right", no_wrap=True)
-    for name in result.strategies:
-        iv = functools.partial(result.interval, name)
-        abandon = iv("abandon_rate")
-        table.add_row(
-            name,
-            _fmt_ci(iv("connects_per_rep_hour")),
-            "baseline" if name == result.baseline else _fmt_diff(diffs[name]),
-            _fmt_ci(iv("outbound_connects_per_rep_hour")),
-            _fmt_ci(iv("dials_per_rep_hour"), 1),
-            f"{iv('voicemails_left').mean:,.0f}",
-            f"{iv('callbacks_received').mean:,.1f}",
-            f"{iv('callbacks_missed').mean:,.1f}",
-            f"{abandon.mean:.1%}",
-            f"{iv('opt_outs').mean:,.1f}",
-        )
-    out.print(table)
-    out.print(f"verdict: {headline_verdict(summary, result.strategies).sentence()}",
-              highlight=False, markup=False, soft_wrap=True)
-
-
-@app.command()
+@app.command(cls=_Command, epilog=_examples("validate"))
 @user_errors
 def validate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    scenario: ScenarioArgument,
     overrides: SetOption = None,
 ):
     """Check a scenario file and print every parameter, defaults filled in."""
     import tomli_w
 
-    from sim.scenario.schema import load_scenario
+    from sim.scenario.schema import load_scenario, resolve_toml_path
 
+    scenario = resolve_toml_path(scenario)
     sc = load_scenario(scenario, overrides or ())
     data = _drop_none(sc.resolved())
     out.print(f"# {scenario}: valid (schema_version {sc.schema_version}); "
-              "every parameter, defaults filled in", highlight=False)
+              "every parameter, defaults filled in", highlight=False, soft_wrap=True)
     sys.stdout.write(tomli_w.dumps(data))
 
 
@@ -283,11 +297,11 @@ def _drop_none(value):
     return value
 
 
-@app.command()
+@app.command(cls=_Command, epilog=_examples("new"))
 @user_errors
 def new(
-    path: Annotated[Path, typer.Argument(help="Where to write the starter scenario.")],
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    path: Annotated[Path, typer.Argument(metavar="FILE.toml", help="Where to write the starter scenario.")],
+    force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Overwrite an existing file.")] = False,
 ):
     """Write a commented starter scenario that runs as it is."""
     from sim.scenario.templates import check_starter_path, starter_text
@@ -302,11 +316,11 @@ def new(
     err.print(f"wrote {path}; try: dialsim run {path}", highlight=False)
 
 
-ResultsDir = Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder (from dialsim run; plot also takes a sweep's).")]
-BaselineOption = Annotated[Optional[str], typer.Option("--baseline", help="Compare with this strategy (default: the run's baseline).")]
+ResultsDir = Annotated[Path, typer.Argument(metavar="RESULTS_DIR", help="A results folder, from dialsim run or dialsim sweep.")]
+BaselineOption = Annotated[Optional[str], typer.Option("--baseline", metavar="NAME", help="Compare with this strategy (default: the run's baseline).")]
 
 
-@app.command()
+@app.command(cls=_Command, epilog=_examples("plot"))
 @user_errors
 def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
     """Write PNG charts next to the results (a sweep folder gets the sweep's charts)."""
@@ -316,45 +330,79 @@ def plot(results_dir: ResultsDir, baseline: BaselineOption = None):
         out.print(str(path), highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_Command, epilog=_examples("report"))
 @user_errors
 def report(results_dir: ResultsDir, baseline: BaselineOption = None):
-    """Write report.html: the question, the verdict, the table, charts and assumptions."""
-    from sim.present.report import write_report
+    """Write report.html: the question, the verdict, the table, charts and assumptions.
 
-    path = write_report(results_dir, baseline)
+    A sweep folder gets sweep_report.html: where each strategy wins, and by how much.
+    """
+    from sim.store.results import read_manifest
+
+    if read_manifest(results_dir).get("kind") == "sweep":
+        from sim.present.sweep_report import write_sweep_report
+
+        if baseline is not None:
+            raise UserError("--baseline: applies to a run folder, not a sweep")
+        path = write_sweep_report(results_dir)
+    else:
+        from sim.present.report import write_report
+
+        path = write_report(results_dir, baseline)
     out.print(str(path), highlight=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_Command, epilog=_examples("sweep"))
 @user_errors
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md).")],
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Local worker processes (default: cores; at most 4 per core).")] = None,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
+    sweep_file: Annotated[Path, typer.Argument(metavar="SWEEP.toml", help="Sweep file (see docs/sweeps.md; the .toml suffix may be left off).")],
+    workers: Annotated[Optional[int], typer.Option("--workers", metavar="N", help="Local worker processes (default: cores; at most 4 per core).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", metavar="URL", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")] = None,
     connect_timeout: Annotated[Optional[float], typer.Option("--connect-timeout", metavar="SECONDS", help="With --scheduler: give up if no scheduler answers within this (default 15).")] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<sweep name>).")] = None,
-    restart: Annotated[bool, typer.Option("--restart", help="Discard this folder's earlier sweep results and start over.")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Results folder (default: results/<sweep name>).")] = None,
+    restart: Annotated[bool, typer.Option("--restart", metavar=FLAG, help="Discard this folder's earlier sweep results and start over.")] = False,
     overrides: SetOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the points and check them; simulate and write nothing.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", metavar=FLAG, help="List the points and check them; simulate and write nothing.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG, help="No progress bar and no table.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print each point's result as JSON on stdout (no progress bar, no table).")] = False,
+    wide: Annotated[bool, typer.Option("--wide", metavar=FLAG, help="Every strategy's connects per rep-hour in the table (default: winner and margin, to fit 80 columns).")] = False,
 ):
     """Run every point of a sweep (resumable: finished points are kept and skipped).
 
     Exit codes: 0 all done, 1 a point failed, 2 bad input, 130/143 stopped.
     """
     from sim.present.sweep_console import sweep_command
+    from sim.scenario.schema import resolve_toml_path
 
-    code = sweep_command(sweep_file, workers=workers, scheduler=scheduler, out_dir=out_dir,
-                         restart=restart, overrides=overrides or [], dry_run=dry_run, quiet=quiet,
-                         out=out, err=err, connect_timeout_s=connect_timeout)
+    code = sweep_command(resolve_toml_path(sweep_file, "sweep"), workers=workers,
+                         scheduler=scheduler, out_dir=out_dir, restart=restart,
+                         overrides=overrides or [], dry_run=dry_run, quiet=quiet,
+                         as_json=as_json, wide=wide, out=out, err=err,
+                         connect_timeout_s=connect_timeout)
     raise typer.Exit(code=code)
 
 
-def main():  # pragma: no cover - the console entry point is dialsim_entry.main
-    from dialsim_entry import main as entry
+class _WithoutPandas:
+    """An import hook under which ``import pandas`` fails as if pandas were not installed.
 
-    entry()
+    pyarrow imports pandas (~0.3 s) the first time it converts any list, only to ask
+    whether it was handed a DataFrame; dialsim never hands it one, and pyarrow works
+    the same without pandas. The installed command uses this hook; tests and library
+    users, who may want pandas, never see it.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            raise ModuleNotFoundError("the dialsim command runs without pandas", name=name)
+        return None
+
+
+def main():  # pragma: no cover - the installed `dialsim` command (tests/test_startup.py)
+    """The ``dialsim`` command (after dialsim_entry's signal handlers): the app, without
+    pandas' import time."""
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _WithoutPandas())
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,8 @@ It imports nothing heavy before it installs its signal handlers, so Ctrl-C or SI
 while Python is still loading the CLI prints one line and exits (130 or 143) instead
 of a traceback. Nothing has been started or written at that point, so exiting at once
 is the clean stop. Once a command runs, ``cli`` raises the signals as exceptions so
-that workers are stopped and staging folders removed on the way out.
+that workers are stopped and staging folders removed on the way out. (``cli.main``
+then runs the typer app.)
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ def _stop_while_starting(signum, _frame) -> None:
 def main() -> None:
     signal.signal(signal.SIGINT, _stop_while_starting)
     signal.signal(signal.SIGTERM, _stop_while_starting)
-    from cli import app
+    from cli import main as run_cli
 
-    app()
+    run_cli()
 
 
 if __name__ == "__main__":  # pragma: no cover

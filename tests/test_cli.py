@@ -155,7 +155,7 @@ def test_installed_command_runs_as_a_subprocess(tmp_path):
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
-    assert "connects/rep-h" in proc.stdout
+    assert "per rep-h" in proc.stdout and "Campaign totals" in proc.stdout
     assert (out / "manifest.json").exists()
     bad = subprocess.run([exe, "run", str(tmp_path / "missing.toml")], capture_output=True,
                          text=True, timeout=120)

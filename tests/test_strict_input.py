@@ -175,8 +175,10 @@ def test_counts_are_capped_before_anything_runs(tmp_path, args, expected):
 
 
 def test_a_run_that_cannot_fit_is_refused_naming_the_keys(tmp_path):
+    # a team that can dial the whole 5M list over ten years draws all of its table
     result = invoke("run", BASELINE, "--set", "prospects.count=5000000", "--set",
-                    "cadence.max_attempts=100", "--workers", 2, "--out", tmp_path / "r")
+                    "cadence.max_attempts=100", "--set", "team.reps=1000", "--set",
+                    "calendar.days=3650", "--workers", 2, "--out", tmp_path / "r")
     assert result.exit_code == 2, result.output
     line = result.output.strip()
     assert len(line.splitlines()) == 1
@@ -187,12 +189,20 @@ def test_a_run_that_cannot_fit_is_refused_naming_the_keys(tmp_path):
 
 def test_the_memory_estimate_scales_with_its_drivers():
     small = make_scenario("prospects.count=1000")
-    big = make_scenario("prospects.count=1000000", "cadence.max_attempts=10")
+    big = make_scenario("prospects.count=1000000", "cadence.max_attempts=10",
+                        "team.reps=100", "calendar.days=20")
     one = preflight.memory_estimate(small, replications=3, strategies=3, workers=1)
     assert one.total_bytes < 300 * preflight.MiB
     many = preflight.memory_estimate(big, replications=3, strategies=3, workers=4)
-    table = 1_000_000 * 10 * preflight.DRAWS_PER_ATTEMPT * 4  # the pre-drawn float32 table
+    table = 1_000_000 * 10 * preflight.DRAWS_PER_ATTEMPT * 4  # the whole float32 table
     assert many.per_worker_bytes >= preflight.WORKER_BASE_BYTES + table
+    # the draws follow the prospects a team can reach: 2 reps for 2 days, not 1M
+    few_dials = preflight.memory_estimate(make_scenario(
+        "prospects.count=1000000", "cadence.max_attempts=10"), replications=3, strategies=3,
+        workers=1)
+    assert few_dials.per_worker_bytes < (preflight.WORKER_BASE_BYTES + table / 4
+                                         + 1_000_000 * preflight.PROSPECT_STATE_BYTES)
+    assert "team.reps=2" in few_dials.drivers
     assert many.total_bytes >= 4 * many.per_worker_bytes
     with pytest.raises(UserError, match="more than the 1.0 GiB of memory available"):
         preflight.check_memory(many, "x.toml", available=preflight.GiB)

@@ -234,7 +234,8 @@ def test_point_that_raises_is_reported_others_still_run(tmp_path, monkeypatch):
 def test_cli_table_shows_each_strategy_the_winner_and_margin(grid_run, tmp_path):
     sweep, _, reference = grid_run
     out = tmp_path / "out"
-    result = runner.invoke(app, ["sweep", str(sweep.source), "--out", str(out), "--workers", "1"])
+    result = runner.invoke(app, ["sweep", str(sweep.source), "--out", str(out), "--workers", "1",
+                                 "--wide"])
     assert result.exit_code == 0, result.output
     summary = pq.read_table(reference / "sweep_summary.parquet").to_pylist()
     for name in ("winner", "margin", *sweep.strategies):

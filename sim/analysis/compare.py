@@ -180,6 +180,15 @@ class Verdict:
         """The pairwise confidence as text: '95%', '96.7%'."""
         return f"{self.pairwise_confidence:.1%}".replace(".0%", "%")
 
+    def adjustment_note(self) -> str:
+        """Why the verdict's interval level is above the table's, in one line ('' if it is not)."""
+        if self.pairwise_confidence <= self.confidence or len(self.gaps) < 2:
+            return ""
+        return (f"({self.level()} intervals in the verdict: it compares the best with "
+                f"{len(self.gaps)} strategies at once, so each interval is widened "
+                f"(Bonferroni) for all {len(self.gaps)} to hold together at "
+                f"{self.confidence:.0%})")
+
     @property
     def separated(self) -> bool:
         return self.best is not None and self.leaders == (self.best,)

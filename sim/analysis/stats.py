@@ -37,10 +37,14 @@ class Interval:
 
 @functools.lru_cache(maxsize=256)
 def t_quantile(confidence: float, dof: int) -> float:
-    """Two-sided Student-t critical value (cached: comparison tables ask it thousands of times)."""
-    from scipy import stats  # imported on first use: ~0.8 s that CLI start-up and workers skip
+    """Two-sided Student-t critical value (cached: comparison tables ask it thousands of times).
 
-    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+    ``scipy.special.stdtrit`` is the function ``scipy.stats.t.ppf`` evaluates, so the
+    value is the same to the last bit; importing it costs ~0.3 s, ``scipy.stats`` ~1.1 s.
+    """
+    from scipy.special import stdtrit  # on first use: CLI start-up and workers skip it
+
+    return float(stdtrit(dof, 0.5 + confidence / 2))
 
 
 def t_interval(values, confidence: float = 0.95) -> Interval:
@@ -89,6 +93,6 @@ def unpaired_difference(values, baseline_values, confidence: float = 0.95) -> In
 
 def _t_quantile_real(confidence: float, dof: float) -> float:
     """Student-t quantile for a non-integer dof (Welch)."""
-    from scipy import stats
+    from scipy.special import stdtrit
 
-    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+    return float(stdtrit(dof, 0.5 + confidence / 2))

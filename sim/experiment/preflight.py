@@ -90,10 +90,12 @@ def memory_estimate(scenario, *, replications: int, strategies: int, workers: in
                   + n * PROSPECT_STATE_BYTES)
     parent = PARENT_BASE_BYTES
     drivers = [f"prospects.count={n:,}", f"cadence.max_attempts={attempts}"]
+    if drawn < n:  # the team, not the list, bounds the draws
+        drivers += [f"team.reps={scenario.team.reps:,}", f"calendar.days={days:,}"]
     if keeps_timelines:
         rows = strategies * replications * (days + 1) * 24
         parent += rows * TIMELINE_ROW_BYTES
-        drivers += [f"calendar.days={days}", f"replications={replications:,}",
+        drivers += [f"calendar.days={days:,}", f"replications={replications:,}",
                     f"strategies={strategies}"]
         if scenario.caller_id.enabled:
             pools = scenario.team.reps if scenario.caller_id.pool == "per_rep" else 1
@@ -105,6 +107,7 @@ def memory_estimate(scenario, *, replications: int, strategies: int, workers: in
         total = parent + workers * per_worker
     else:
         total = parent + per_worker - WORKER_BASE_BYTES  # one process does both
+    drivers = list(dict.fromkeys(drivers))  # each key once
     return MemoryEstimate(int(total), int(per_worker), int(parent), workers, ", ".join(drivers))
 
 

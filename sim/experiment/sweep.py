@@ -26,6 +26,7 @@ import copy
 import datetime as _dt
 import hashlib
 import itertools
+import difflib
 import json
 import math
 import os
@@ -64,6 +65,7 @@ from sim.store.results import (
 )
 from sim.scenario.schema import (
     Label,
+    Scenario,
     apply_override,
     build_scenario,
     capped_lines,
@@ -329,6 +331,10 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     """
     path = Path(path)
     data = _read_toml(path)
+    if "base" not in data and set(data) & set(Scenario.model_fields) - {"schema_version", "name",
+                                                                       "description"}:
+        raise UserError(f"{path}: this is a scenario file, not a sweep: run it with "
+                        f"`dialsim run {path}` (a sweep file names its base scenario)")
     if type(data.get("schema_version")) is not int or data["schema_version"] != SWEEP_SCHEMA_VERSION:
         given = data.get("schema_version", "missing")
         raise UserError(f"{path}: schema_version: this dialsim reads sweep files of version "
@@ -336,7 +342,7 @@ def load_sweep(path: str | Path, overrides: tuple[str, ...] | list[str] = ()) ->
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise UserError(validation_message(str(path), exc)) from None
+        raise UserError(validation_message(str(path), exc, SweepSpec)) from None
 
     base_path = path.parent / spec.base
     if not base_path.is_file():
@@ -405,6 +411,9 @@ def _lookup_problem(node: Any, parts: list[str]) -> str | None:
         here = ".".join(parts[:depth]) or "the scenario"
         if isinstance(node, dict):
             if part not in node:
+                close = difflib.get_close_matches(part, list(map(str, node)), n=1, cutoff=0.6)
+                if close:
+                    return f"{here} has no key {part!r}; did you mean {'.'.join([*parts[:depth], close[0]])}?"
                 return f"{here} has no key {part!r} (it has: {', '.join(map(str, node))})"
             node = node[part]
         elif isinstance(node, list):

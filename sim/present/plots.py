@@ -5,9 +5,11 @@ Four charts, each titled with the scenario name:
 - ``connects_per_rep_hour.png``: the headline by strategy with 95% interval bars,
   and each strategy's paired difference from the baseline with its interval;
 - ``connects_by_hour.png``: connects per rep in each clock hour (mean per day);
-- ``cumulative_connects.png``: connects so far over the campaign's days, with a band;
-- ``funnel.png``: dials -> live answers -> connects, and voicemails left -> heard ->
-  callbacks -> answered.
+- ``cumulative_connects.png``: connects so far over the campaign's working hours
+  (nights and breaks left out), with a band;
+- ``funnel.png``: dials -> live answers -> connects, voicemails left -> heard, and
+  callbacks received -> answered, each on its own linear scale, with counts and the
+  share of the stage above.
 
 Matplotlib draws on its Agg canvas, chosen inside :func:`render_charts` (nothing is
 set at import, no display is needed, pyplot's global state is never touched).
@@ -46,11 +48,13 @@ PACING_CHART = "pacing.png"
 NUMBERS_CHART = "numbers.png"
 NUMBERS_FILE = "numbers.parquet"
 
-# (label, summary column) per funnel stage
+# (label, summary column) per funnel stage; each panel of the funnel chart is one group
 OUTBOUND_FUNNEL = (("dials", "dials"), ("live answers", "live_answers"),
                    ("connects", "outbound_connects"))
-VOICEMAIL_FUNNEL = (("voicemails left", "voicemails_left"), ("heard", "voicemails_heard"),
-                    ("callbacks", "callbacks_received"), ("answered", "inbound_connects"))
+MESSAGE_FUNNEL = (("voicemails left", "voicemails_left"), ("heard", "voicemails_heard"))
+CALLBACK_FUNNEL = (("callbacks received", "callbacks_received"),
+                   ("answered by a rep", "inbound_connects"))
+VOICEMAIL_FUNNEL = MESSAGE_FUNNEL + CALLBACK_FUNNEL
 
 
 @dataclass
@@ -312,36 +316,62 @@ def _chart_by_hour(fig, data: RunData, colours) -> None:
     ax.set_title(f"{data.name}: connects by hour of day")
 
 
+def worked_hours(data: RunData) -> np.ndarray:
+    """Campaign hour indexes (day * 24 + hour) inside paid work windows, in order."""
+    paid = paid_fraction_by_hour(data.scenario.calendar.work_windows_s()) > 0
+    return np.array([d * 24 + h for d in range(data.scenario.calendar.days)
+                     for h in range(24) if paid[h]])
+
+
+def _working_hour_axis(ax, data: RunData, n_worked: int) -> None:
+    """Ticks at each day's first working hour; faint lines between days."""
+    per_day = n_worked // data.scenario.calendar.days
+    cal = data.scenario.calendar
+    for d in range(1, cal.days):
+        ax.axvline(d * per_day, color="0.85", linewidth=1, zorder=0)
+    ax.set_xticks([d * per_day for d in range(cal.days + 1)],
+                  [f"day {d + 1}" for d in range(cal.days)] + ["end"])
+    ax.set_xlim(0, n_worked)
+    breaks = f", break {cal.break_start}-{cal.break_end}" if cal.break_start else ""
+    ax.set_xlabel(f"working hours ({cal.shift_start}-{cal.shift_end}{breaks}; nights and "
+                  "breaks left out)")
+
+
 def _chart_cumulative(fig, data: RunData, colours) -> None:
     ax = fig.subplots()
     hourly = _hourly(data, "connects")
-    days = data.scenario.calendar.days
-    x = np.arange(1, days * 24 + 1) / 24.0  # end of each campaign hour, in days
+    hours = worked_hours(data)
+    x = np.arange(1, hours.size + 1)  # the end of each working hour
     for name in data.strategies:
-        cumulative = np.cumsum(hourly[name], axis=1)
+        # connects so far at the end of each working hour (anything in an unpaid hour,
+        # such as a call running over, counts at the next working hour's end)
+        cumulative = np.cumsum(hourly[name], axis=1)[:, hours]
         mean = cumulative.mean(axis=0)
-        ax.plot(x, mean, color=colours[name], label=_label(data, name))
+        ax.plot(np.r_[0, x], np.r_[0, mean], color=colours[name], label=_label(data, name))
         if cumulative.shape[0] > 1:
-            intervals = [t_interval(cumulative[:, i]) for i in range(0, cumulative.shape[1])]
-            half = np.array([_half(iv) for iv in intervals])
+            half = np.array([_half(t_interval(cumulative[:, i])) for i in range(hours.size)])
             ax.fill_between(x, mean - half, mean + half, color=colours[name], alpha=0.15,
                             linewidth=0)
-    ax.set_xticks(range(days + 1), [f"day {d}" if d else "start" for d in range(days + 1)])
-    ax.set_xlim(0, days)
+    _working_hour_axis(ax, data, hours.size)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("campaign time (working days; flat overnight)")
     ax.set_ylabel("connects so far, all reps")
     ax.legend(frameon=False, loc="upper left")
     ax.set_title(f"{data.name}: cumulative connects over the campaign (band: 95% interval)")
 
 
 def _chart_funnel(fig, data: RunData, colours) -> None:
-    axes = fig.subplots(1, 2)
+    """Three linear panels, so each stage's bar length is its count: outbound calls,
+    messages, callbacks. Labels: the count and, after the first stage, its share of the
+    stage above. The callbacks panel says how many callbacks a rep answered."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes = fig.subplots(1, 3, width_ratios=(1.15, 1, 1))
     names = data.strategies
-    for ax, (title, stages) in zip(axes, (("outbound calls", OUTBOUND_FUNNEL),
-                                          ("voicemails", VOICEMAIL_FUNNEL))):
+    panels = (("outbound calls", OUTBOUND_FUNNEL), ("voicemail messages", MESSAGE_FUNNEL),
+              ("callbacks from prospects", CALLBACK_FUNNEL))
+    for ax, (title, stages) in zip(axes, panels):
         height = 0.8 / len(names)
-        top = 1.0
+        top = 0.0
         for si, name in enumerate(names):
             means = [float(np.nanmean(data.values(column)[name])) for _label_, column in stages]
             top = max(top, *means)
@@ -350,20 +380,28 @@ def _chart_funnel(fig, data: RunData, colours) -> None:
             for stage, (yi, m) in enumerate(zip(y, means)):
                 text = f"{m:,.0f}" if m >= 10 or m == 0 else f"{m:,.1f}"
                 if stage and means[stage - 1] > 0:
-                    text += f" ({m / means[stage - 1]:.1%})"
-                ax.annotate(text, (max(m, 1.0), yi), xytext=(3, 0), textcoords="offset points",
+                    text += f" ({m / means[stage - 1]:.0%})"
+                ax.annotate(text, (m, yi), xytext=(3, 0), textcoords="offset points",
                             va="center", fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlim(1, top * 8)  # bars start at 1 so their lengths compare; room for labels
+        ax.set_xlim(0, (top or 1.0) * 1.45)  # room for the labels
         ax.set_yticks(range(len(stages)), [label for label, _column in stages])
         ax.invert_yaxis()
-        ax.set_xlabel("count per campaign, all reps (mean; log scale)")
-        ax.set_title(title)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+        ax.xaxis.set_major_formatter("{x:,.0f}")
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_xlabel("mean count per campaign, all reps", fontsize=9)
+        ax.set_title(title, fontsize=11)
+    received = sum(float(np.nanmean(data.values("callbacks_received")[n])) for n in names)
+    answered = sum(float(np.nanmean(data.values("inbound_connects")[n])) for n in names)
+    if received > 0:  # in place of the panel's axis label, where the eye ends
+        axes[2].set_xlabel(f"only {answered / received:.0%} of callbacks\nreach a rep; the "
+                           "rest find\nevery rep busy or off shift", fontsize=9,
+                           color="#b00000", fontweight="bold")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
                ncols=min(len(names), 5), frameon=False)
     fig.suptitle(f"{data.name}: the funnel, from dials to conversations "
-                 f"({data.scenario.calendar.days} days, "
-                 f"{data.scenario.team.reps} reps; in brackets: share of the stage above)")
+                 f"({data.scenario.calendar.days} days, {data.scenario.team.reps} reps; "
+                 "in brackets: share of the stage above)")
 
 
 def _chart_pacing(fig, data: RunData, colours) -> None:
@@ -372,16 +410,22 @@ def _chart_pacing(fig, data: RunData, colours) -> None:
     days = data.scenario.calendar.days
     timeline = data.timeline
     level = _hourly(data, "dial_level")
-    x = np.arange(days * 24) / 24.0
-    for name in data.strategies:
+    hours = worked_hours(data)
+    x = np.arange(hours.size) + 0.5  # the middle of each working hour
+    markers = "osD^v<>"
+    for k, name in enumerate(data.strategies):
         with warnings.catch_warnings():  # hours with no dial in any replication: NaN
             warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(level[name], axis=0)
-        top.plot(x, mean, ".", markersize=3, color=colours[name], label=_label(data, name))
-    top.set_ylabel("lines per batch")
-    top.set_xlabel("campaign time (days)")
-    top.set_ylim(bottom=0)
-    top.legend(frameon=False, fontsize=8)
+            mean = np.nanmean(np.where(level[name] > 0, level[name], np.nan), axis=0)[hours]
+        top.plot(x, mean, marker=markers[k % len(markers)], markersize=4, linewidth=1.2,
+                 color=colours[name], label=_label(data, name))
+    cap = data.scenario.team.lines_per_rep
+    top.axhline(cap, color="#b00000", linewidth=1.5, linestyle="--",
+                label=f"cap: {cap} lines per rep (team.lines_per_rep)")
+    _working_hour_axis(top, data, hours.size)
+    top.set_ylabel("lines dialled per batch\n(mean per working hour)")
+    top.set_ylim(0, cap * 1.15)
+    top.legend(frameon=False, fontsize=8, ncols=2, loc="center right")
     target = data.scenario.dialer.predictive.target_abandon_rate
     width = 0.8 / len(data.strategies)
     for si, name in enumerate(data.strategies):

@@ -38,7 +38,8 @@ QUESTION = (
 
 CHART_CAPTIONS = {
     "pacing.png": (
-        "Top: how many lines the dialer dialled at once through the campaign. Bottom: "
+        "Top: how many lines the dialer dialled at once in each working hour, below the "
+        "dashed cap of lines per rep. Bottom: "
         "abandoned calls (a person answered and heard silence) as a share of live answers, "
         "per day; the pale bar adds people the answering-machine detection hung up on, as "
         "regulators count them (US and UK rules cap it at 3%)."),
@@ -52,12 +53,14 @@ CHART_CAPTIONS = {
     "connects_by_hour.png": (
         "Conversations per paid rep-hour in each hour of the working day."),
     "cumulative_connects.png": (
-        "Conversations so far over the campaign, all reps together (the shaded band is the "
-        "95% interval; lines are flat overnight)."),
+        "Conversations so far over the campaign's working hours, all reps together (the "
+        "shaded band is the 95% interval; nights and breaks are left out)."),
     "funnel.png": (
         "Where calls go: dials that a person answers and that become conversations, and "
-        "messages that are heard, returned and answered. Callbacks include a few "
-        "'who called me?' returns of missed calls without a message."),
+        "messages that are heard; callbacks received and answered by a rep (often few are: "
+        "a callback that finds every rep busy or off shift is missed). Each panel has its "
+        "own scale. Callbacks include a few 'who called me?' returns of missed calls "
+        "without a message."),
 }
 
 # Columns of the main table: (summary metric, header, decimals)

@@ -7,6 +7,7 @@ finished points stay on disk and the same command resumes.
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 from contextlib import contextmanager
@@ -80,9 +81,14 @@ def _failure_line(point: Point, error: str) -> str:
 
 def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | None,
                   out_dir: Path | None, restart: bool, overrides: list[str], dry_run: bool,
-                  quiet: bool, out: Console, err: Console,
-                  connect_timeout_s: float | None = None) -> int:
-    """Run (or resume) a sweep; return the exit code (0 ok, 1 a point failed, 130/143 stopped)."""
+                  quiet: bool, out: Console, err: Console, as_json: bool = False,
+                  wide: bool = False, connect_timeout_s: float | None = None) -> int:
+    """Run (or resume) a sweep; return the exit code (0 ok, 1 a point failed, 130/143 stopped).
+
+    ``as_json`` prints each point's result on stdout instead of the table (and no
+    progress bar); ``wide`` adds every strategy's connects per rep-hour to the table.
+    """
+    quiet = quiet or as_json
     if scheduler is not None and workers is not None:
         raise UserError("--workers: only for local runs; a Dask cluster (--scheduler) has its "
                         "own workers")
@@ -129,8 +135,10 @@ def sweep_command(sweep_file: Path, *, workers: int | None, scheduler: str | Non
                   f"points are kept in {escape(str(target))}; run the same command again to resume",
                   highlight=False, soft_wrap=True)
         return 143 if sigterm else 130
-    if not quiet and outcome.summary is not None and outcome.summary.num_rows:
-        print_summary(sweep, outcome, out)
+    if as_json:
+        print(json.dumps(summary_json(sweep, outcome, target), indent=2))
+    elif not quiet and outcome.summary is not None and outcome.summary.num_rows:
+        print_summary(sweep, outcome, out, wide=wide)
     _print_failures(outcome, err)  # even with --quiet: they change the exit code
     if not quiet:
         earlier = f", {outcome.skipped} from an earlier run" if outcome.skipped else ""
@@ -181,51 +189,142 @@ def _fmt(mean: float, low: float, high: float, signed: bool = False) -> str:
     return f"{text} ± {(high - low) / 2:.2f}"
 
 
-def _points_table(sweep: Sweep, title: str) -> Table:
+def _points_table(sweep: Sweep, title: str, headers: list[str] | None = None) -> Table:
     """A table whose first columns are the point id and its swept values."""
     table = Table(title=title, title_justify="left")
-    table.add_column("point", justify="right")
-    for param in sweep.parameters:
-        table.add_column(escape(param.key), justify="right")
+    table.add_column("point", justify="right", no_wrap=True)
+    for param, header in zip(sweep.parameters, headers or [p.key for p in sweep.parameters]):
+        table.add_column(escape(header), justify="right", no_wrap=True)
     return table
 
 
-def _point_cells(sweep: Sweep, point_id: int, values: dict) -> list[str]:
-    return [str(point_id), *[escape(format_value(values[p.key])) for p in sweep.parameters]]
+def parameter_headers(sweep: Sweep, letters: bool) -> tuple[list[str], str]:
+    """Column headers for the swept keys, and a legend line ('' if none is needed).
+
+    The last part of each key (``p_callback``) when those are distinct and ``letters``
+    is false; otherwise A, B, ... with the legend naming each key.
+    """
+    keys = [p.key for p in sweep.parameters]
+    short = [key.rsplit(".", 1)[-1] for key in keys]
+    if len(set(short)) == len(short) and not letters:
+        return short, ""
+    names = [chr(ord("A") + i) for i in range(len(keys))]
+    return names, "; ".join(f"{name} = {key}" for name, key in zip(names, keys))
 
 
-def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console) -> None:
-    """One row per finished point: parameters, each strategy's connects/rep-h, the winner."""
-    rows = outcome.summary.to_pylist()
+def _point_cells(sweep: Sweep, point_id: int, values: dict, digits: int = 6) -> list[str]:
+    """The point id and its values; floats to ``digits`` significant digits."""
+    return [str(point_id), *[escape(f"{values[p.key]:.{digits}g}" if isinstance(values[p.key], float)
+                                    else format_value(values[p.key])) for p in sweep.parameters]]
+
+
+def _by_point(outcome: SweepOutcome) -> dict[int, dict[str, dict]]:
+    """point id -> strategy -> its row of sweep_summary."""
     by_point: dict[int, dict[str, dict]] = {}
-    for row in rows:
+    for row in outcome.summary.to_pylist():
         by_point.setdefault(row["point_id"], {})[row["strategy"]] = row
-    table = _points_table(sweep, f"{sweep.name}: connects per rep-hour, mean ± 95% CI over "
-                                 f"{sweep.replications} replications; margin = winner minus "
-                                 "runner-up, paired")
-    for name in sweep.strategies:
-        table.add_column(escape(name), justify="right", no_wrap=True)
-    table.add_column("winner", style="bold")
-    table.add_column("margin", justify="right", no_wrap=True)
+    return by_point
+
+
+def _is_tie(row: dict) -> bool:
+    """The winner's paired margin over the runner-up has a 95% interval that includes 0."""
+    return row["runner_up"] is not None and not row["margin_clear"]
+
+
+def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console, wide: bool = False) -> None:
+    """One row per finished point: its values, the winner, its connects/rep-h and margin.
+
+    ``wide`` adds a column per strategy; the default fits 80 columns for a few keys.
+    """
+    from sim.present.run_console import natural_width
+
+    table, legend = _summary_table(sweep, _by_point(outcome), wide, letters=False)
+    if not wide and natural_width(out, table) > out.width:
+        table, legend = _summary_table(sweep, _by_point(outcome), wide, letters=True)
+    if legend:
+        out.print(escape(legend), highlight=False)
+    if wide:  # as wide as the table needs, whatever the terminal: the user asked for it
+        terminal_width = out.width
+        out.width = max(terminal_width, natural_width(out, table))
+        try:
+            out.print(table)
+        finally:
+            out.width = terminal_width
+    else:
+        out.print(table)
+    out.print("margin: winner minus runner-up, paired (same random numbers); tie (a ~ b): "
+              "its 95% interval includes 0", highlight=False)
+
+
+def _summary_table(sweep: Sweep, by_point: dict, wide: bool, letters: bool) -> tuple[Table, str]:
+    """The per-point table and its legend line; compact unless ``wide``."""
+    headers, legend = parameter_headers(sweep, letters)
+    table = _points_table(sweep, f"{sweep.name}: connects per paid rep-hour, mean ± 95% "
+                                 f"interval over {sweep.replications} replications", headers)
+    if wide:
+        for name in sweep.strategies:
+            table.add_column(escape(name), justify="right", no_wrap=True)
+    table.add_column("winner", style="bold", no_wrap=True)
+    if not wide:
+        table.add_column("winner's\nconnects", justify="right", no_wrap=True)
+    table.add_column("margin over\nrunner-up", justify="right", no_wrap=True)
     values = {p.point_id: p.values for p in sweep.points}
     for point_id in sorted(by_point)[:MAX_TABLE_ROWS]:
         cells = by_point[point_id]
         first = next(iter(cells.values()))
+        winner = cells[first["winner"]]
         margin = _fmt(first["margin_mean"], first["margin_ci95_low"], first["margin_ci95_high"],
                       signed=True)
-        if first["runner_up"] is not None and not first["margin_clear"]:
-            margin = f"[dim]{margin} (tie?)[/]"
+        tie = _is_tie(first)
+        headline = [_fmt(cells[s]["connects_per_rep_hour_mean"], cells[s]["connects_per_rep_hour_ci95_low"],
+                         cells[s]["connects_per_rep_hour_ci95_high"])
+                    for s in (sweep.strategies if wide else [first["winner"]])]
         table.add_row(
-            *_point_cells(sweep, point_id, values[point_id]),
-            *[_fmt(cells[s]["connects_per_rep_hour_mean"], cells[s]["connects_per_rep_hour_ci95_low"],
-                   cells[s]["connects_per_rep_hour_ci95_high"]) for s in sweep.strategies],
-            escape(first["winner"]),
-            margin,
+            *_point_cells(sweep, point_id, values[point_id], digits=6 if wide else 3),
+            *(headline if wide else []),
+            escape(f"{first['winner']} ~ {first['runner_up']}" if tie else first["winner"]),
+            *([] if wide else headline),
+            f"[dim]{margin} tie[/]" if tie else margin,
         )
-    out.print(table)
+    return table, legend
     if len(by_point) > MAX_TABLE_ROWS:
         out.print(f"... and {len(by_point) - MAX_TABLE_ROWS} more points in "
                   f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False)
+
+
+def summary_json(sweep: Sweep, outcome: SweepOutcome, target: Path) -> dict:
+    """What ``dialsim sweep --json`` prints: the outcome and each finished point."""
+    by_point = _by_point(outcome) if outcome.summary is not None else {}
+    values = {p.point_id: p.values for p in sweep.points}
+    points = []
+    for point_id in sorted(by_point):
+        cells = by_point[point_id]
+        first = next(iter(cells.values()))
+        points.append({
+            "point_id": point_id,
+            "values": values[point_id],
+            "winner": first["winner"],
+            "runner_up": first["runner_up"],
+            "tie": _is_tie(first),
+            "margin": {"mean": _number(first["margin_mean"]),
+                       "ci95_low": _number(first["margin_ci95_low"]),
+                       "ci95_high": _number(first["margin_ci95_high"])},
+            "connects_per_rep_hour": {
+                name: {"mean": _number(row["connects_per_rep_hour_mean"]),
+                       "ci95_low": _number(row["connects_per_rep_hour_ci95_low"]),
+                       "ci95_high": _number(row["connects_per_rep_hour_ci95_high"])}
+                for name, row in cells.items()},
+        })
+    return {"results": str(target), "sweep": sweep.name, "replications": sweep.replications,
+            "strategies": list(sweep.strategies), "parameters": [p.key for p in sweep.parameters],
+            "points_total": outcome.points, "points_done": outcome.done,
+            "failed": [{"point_id": p.point_id, "error": e} for p, e in outcome.failed]
+            + [{"point_id": p.point_id, "error": p.error} for p in outcome.invalid],
+            "points": points}
+
+
+def _number(x):
+    return None if x is None or not math.isfinite(x) else round(x, 6)
 
 
 def _print_failures(outcome: SweepOutcome, err: Console) -> None:

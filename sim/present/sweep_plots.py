@@ -2,8 +2,9 @@
 
 - one swept parameter: connects per rep-hour against it, one line per strategy
   (mean and 95% band), with the places where the best strategy changes marked;
-- two: a heat map of the winner's paired margin over the runner-up, each cell (or
-  sample) labelled with its winner and a line where the winner changes;
+- two: a map of who wins: each cell (or sample) in the winner's colour, darker the
+  more it gains over the baseline strategy, labelled with both; a grey "tie" where
+  the best two cannot be told apart, and a line only where a clear winner changes;
 - more: connects per rep-hour against each parameter in turn (the others vary too).
 
 ``dialsim plot`` calls :func:`plot_sweep` for a results folder whose manifest says
@@ -23,6 +24,22 @@ from sim.experiment.sweep import PLOTS_DIR, SWEEP_CHART_PREFIXES, format_value, 
 from sim.store.atomic import os_error_message, write_atomic
 
 HEADLINE_LABEL = "connects per rep-hour"
+
+
+def key_label(key: str) -> str:
+    """A swept key as a manager reads it: the schema's description, else the key in words.
+
+    ``callbacks.p_callback`` -> "P(callback | a fresh message heard)".
+    """
+    from sim.scenario.schema import field_description
+
+    described = field_description(key)
+    if not described:
+        return key.rsplit(".", 1)[-1].replace("_", " ")
+    for stop in (": ", "; ", " ("):  # the first clause of a long description
+        if len(described) > 45 and stop in described:
+            described = described.split(stop, 1)[0]
+    return described
 
 
 def plot_sweep(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
@@ -49,7 +66,9 @@ def plot_sweep(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
             return [_lines(rows, keys[0], strategies, title, out_dir)]
         if len(keys) == 2:
             params = {p["key"]: p for p in manifest["parameters"]}
-            return [_margin_map(rows, keys, params, title, out_dir)]
+            baseline = (manifest.get("base_scenario") or {}).get("experiment", {}).get("baseline")
+            baseline = baseline if baseline in strategies else strategies[0]
+            return [_winner_map(rows, keys, params, strategies, baseline, title, out_dir)]
         return [_marginal(rows, key, strategies, title, out_dir) for key in keys]
 
 
@@ -78,7 +97,8 @@ class _Axis:
         return float(value) if self.numeric else float(self.categories.index(format_value(value)))
 
     def tick(self, position: float) -> str:
-        return format_value(position) if self.numeric else self.categories[int(position)]
+        """Numbers to 3 significant digits (sampled values have many), categories as named."""
+        return f"{position:.3g}" if self.numeric else self.categories[int(position)]
 
     def label(self, ax_axis) -> None:
         if not self.numeric:
@@ -122,10 +142,10 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
                         xycoords=("data", "axes fraction"), ha="center", va="bottom",
                         fontsize=8)
     axis.label(ax.xaxis)
-    ax.set_xlabel(key)
-    ax.set_ylabel(f"{HEADLINE_LABEL} (mean, 95% CI)")
+    ax.set_xlabel(f"{key_label(key)}\n({key})")
+    ax.set_ylabel(f"{HEADLINE_LABEL} (mean, 95% interval)")
     changes = sum(winners[i] != winners[i - 1] for i in range(1, len(winners)))
-    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key}"
+    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key_label(key)}"
                  + ("\n(dashed: best strategy changes)" if changes else
                     f"\n(best everywhere: {winners[0]})"), fontsize=10)
     ax.legend(title="strategy")
@@ -135,61 +155,108 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
     return path
 
 
-def _margin_map(rows, keys, params, title, out_dir) -> Path:
+STRATEGY_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                    "#e377c2", "#bcbd22", "#17becf")
+TIE_COLOUR = "#d9d9d9"
+
+
+def _is_tie(row: dict) -> bool:
+    """The winner's paired margin over the runner-up has a 95% interval including 0."""
+    return row["runner_up"] is not None and not row["margin_clear"]
+
+
+def _cell_colour(base: str, strength: float) -> tuple[float, float, float]:
+    """``base`` mixed with white: strength 0 -> pale (20% of the colour), 1 -> full."""
+    from matplotlib.colors import to_rgb
+
+    mix = 0.2 + 0.8 * min(max(strength, 0.0), 1.0)
+    return tuple(1 - mix * (1 - c) for c in to_rgb(base))
+
+
+def _text_colour(rgb) -> str:
+    """Black on light cells, white on dark ones (relative luminance)."""
+    r, g, b = rgb[:3]
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "white"
+
+
+def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Path:
+    """Who wins where: the winner's colour, darker the more it gains over ``baseline``."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     points = _per_point(rows)
-    best = [p["winner"] for p in points.values()]
-    names = sorted({r["winner"] for r in best})
-    xa, ya = (_Axis([r[k] for r in best]) for k in keys)
-    xs = sorted({xa.position(r[keys[0]]) for r in best})
-    ys = sorted({ya.position(r[keys[1]]) for r in best})
-    fig, ax = plt.subplots(figsize=(8, 6), layout="constrained")
-    if len(xs) * len(ys) == len(best):  # a full grid: one equal cell per point
-        margin = np.full((len(ys), len(xs)), np.nan)
-        winner = np.full((len(ys), len(xs)), -1)
-        for r in best:
-            i, j = ys.index(ya.position(r[keys[1]])), xs.index(xa.position(r[keys[0]]))
-            margin[i, j] = r["margin_mean"]
-            winner[i, j] = names.index(r["winner"])
-            unsure = "" if r["margin_clear"] or r["runner_up"] is None else "?"
-            ax.text(j, i, f"{r['winner']}{unsure}\n{_num(r['margin_mean'])}",
-                    ha="center", va="center", fontsize=7)
-        mesh = ax.pcolormesh(np.arange(len(xs) + 1) - 0.5, np.arange(len(ys) + 1) - 0.5,
-                             margin, cmap="viridis", shading="flat", alpha=0.85)
-        _grid_boundaries(ax, winner)
+    colours = {name: STRATEGY_COLOURS[i % len(STRATEGY_COLOURS)] for i, name in enumerate(strategies)}
+    cells = []
+    for entry in points.values():
+        win = entry["winner"]
+        means = {name: row["connects_per_rep_hour_mean"] for name, row in entry["strategies"].items()}
+        gain = means[win["winner"]] - means[baseline]
+        cells.append((win, gain, _is_tie(win)))
+    top_gain = max([g for _w, g, _t in cells if math.isfinite(g)] + [1e-9])
+    xa, ya = (_Axis([w[k] for w, _g, _t in cells]) for k in keys)
+    xs = sorted({xa.position(w[keys[0]]) for w, _g, _t in cells})
+    ys = sorted({ya.position(w[keys[1]]) for w, _g, _t in cells})
+    fig, ax = plt.subplots(figsize=(9, 6.4), layout="constrained")
+    face = lambda win, gain, tie: (TIE_COLOUR if tie else  # noqa: E731
+                                   _cell_colour(colours[win["winner"]], gain / top_gain))
+    if len(xs) * len(ys) == len(cells):  # a full grid: one equal cell per point
+        image = np.ones((len(ys), len(xs), 3))
+        label = np.full((len(ys), len(xs)), "", dtype=object)  # winner, or "" for a tie
+        for win, gain, tie in cells:
+            i, j = ys.index(ya.position(win[keys[1]])), xs.index(xa.position(win[keys[0]]))
+            rgb = face(win, gain, tie)
+            image[i, j] = matplotlib_rgb(rgb)
+            label[i, j] = "" if tie else win["winner"]
+            if tie:
+                text = f"tie\n{win['winner']} ~ {win['runner_up']}"
+                if baseline not in (win["winner"], win["runner_up"]):
+                    text += f"\n{_num(gain)} vs {baseline}"
+            elif win["winner"] == baseline:
+                text = f"{win['winner']}\n+{_num(win['margin_mean'])[1:]} vs {win['runner_up']}"
+            else:
+                text = f"{win['winner']}\n{_num(gain)} vs {baseline}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color=_text_colour(image[i, j]))
+        ax.imshow(image, origin="lower", aspect="auto", interpolation="nearest")
+        _grid_boundaries(ax, label)
         for axis, centres, values in ((ax.xaxis, xs, xa), (ax.yaxis, ys, ya)):
             axis.set_ticks(range(len(centres)))
             axis.set_ticklabels([values.tick(c) for c in centres])
-    else:  # scattered (Latin hypercube): colour by margin, shape by winner
+    else:  # scattered (Latin hypercube): one marker per point, same colours
         log = [params[k].get("scale") == "log" for k in keys]
-        px = np.array([xa.position(r[keys[0]]) for r in best])
-        py = np.array([ya.position(r[keys[1]]) for r in best])
-        margin = np.array([r["margin_mean"] for r in best], dtype=float)
-        winner = np.array([names.index(r["winner"]) for r in best])
-        finite = np.isfinite(margin).any()
-        limits = dict(vmin=np.nanmin(margin), vmax=np.nanmax(margin)) if finite else {}
-        mesh = None
-        for k, name in enumerate(names):
-            sel = winner == k
-            mesh = ax.scatter(px[sel], py[sel], c=margin[sel], cmap="viridis", s=60,
-                              marker="osD^v<>"[k % 7], edgecolors="black", label=name, **limits)
-        _scatter_boundaries(ax, px, py, winner, log)
+        px = np.array([xa.position(w[keys[0]]) for w, _g, _t in cells])
+        py = np.array([ya.position(w[keys[1]]) for w, _g, _t in cells])
+        ax.scatter(px, py, s=140, c=[matplotlib_rgb(face(*cell)) for cell in cells],
+                   edgecolors="black", linewidths=0.6)
+        clear = np.array([not tie for _w, _g, tie in cells])
+        winner = np.array([strategies.index(w["winner"]) for w, _g, _t in cells])
+        if clear.sum() >= 3:
+            _scatter_boundaries(ax, px[clear], py[clear], winner[clear], log)
         for values, lg, scale, limits in ((px, log[0], ax.set_xscale, ax.set_xlim),
                                           (py, log[1], ax.set_yscale, ax.set_ylim)):
             scale("log" if lg else "linear")
             limits(*_padded(values, lg))  # contour lines would otherwise clip edge markers
         xa.label(ax.xaxis)
         ya.label(ax.yaxis)
-        ax.legend(title="best strategy", fontsize=8)
-    fig.colorbar(mesh, ax=ax, label="winner's margin over runner-up (connects/rep-h)")
-    ax.set_xlabel(keys[0])
-    ax.set_ylabel(keys[1])
-    ax.set_title(f"{title}: best strategy and its paired margin\n(black lines: the best "
-                 "strategy changes; ? = margin's 95% CI includes 0)", fontsize=10)
+    winners = [name for name in strategies if any(w["winner"] == name and not t for w, _g, t in cells)]
+    handles = [Patch(facecolor=colours[name], label=f"{name} wins") for name in winners]
+    handles.append(Patch(facecolor=TIE_COLOUR, label="tie: best two within noise"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
+              title="colour", fontsize=9)
+    ax.set_xlabel(f"{key_label(keys[0])}\n({keys[0]})")
+    ax.set_ylabel(f"{key_label(keys[1])}\n({keys[1]})")
+    ax.set_title(f"{title}: which voicemail strategy gives the most connects per rep-hour\n"
+                 f"darker = bigger gain over {baseline} (up to {_num(top_gain)} connects per "
+                 "rep-hour); black lines: the winner changes", fontsize=10)
     path = out_dir / _file_name(SWEEP_CHART_PREFIXES["margin"], keys[0], keys[1])
     _save(fig, path)
     return path
+
+
+def matplotlib_rgb(colour) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(colour)
 
 
 def _padded(values: np.ndarray, log: bool, pad: float = 0.06) -> tuple[float, float]:
@@ -204,13 +271,18 @@ def _num(x) -> str:
 
 
 def _grid_boundaries(ax, winner: np.ndarray) -> None:
-    """Thick lines between neighbouring cells (unit cells at integer centres) whose winners differ."""
+    """Thick lines between neighbouring cells (unit cells at integer centres) whose clear
+    winners differ; a tie ("") has no clear winner, so no line runs along it."""
     rows, cols = winner.shape
+
+    def differ(a, b) -> bool:
+        return bool(a) and bool(b) and a != b
+
     for i in range(rows):
         for j in range(cols):
-            if j + 1 < cols and winner[i, j] != winner[i, j + 1]:
+            if j + 1 < cols and differ(winner[i, j], winner[i, j + 1]):
                 ax.plot([j + 0.5] * 2, [i - 0.5, i + 0.5], color="black", linewidth=2.5)
-            if i + 1 < rows and winner[i, j] != winner[i + 1, j]:
+            if i + 1 < rows and differ(winner[i, j], winner[i + 1, j]):
                 ax.plot([j - 0.5, j + 0.5], [i + 0.5] * 2, color="black", linewidth=2.5)
 
 
@@ -240,9 +312,9 @@ def _marginal(rows, key, strategies, title, out_dir) -> Path:
         ax.scatter([axis.position(r[key]) for r in sel],
                    [r["connects_per_rep_hour_mean"] for r in sel], label=strategy, alpha=0.7, s=18)
     axis.label(ax.xaxis)
-    ax.set_xlabel(key)
+    ax.set_xlabel(f"{key_label(key)}\n({key})")
     ax.set_ylabel(f"{HEADLINE_LABEL} (mean per point)")
-    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key} (the other swept keys vary too)",
+    ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key_label(key)} (the other swept keys vary too)",
                  fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)

@@ -9,13 +9,14 @@ message naming the file, the key path and the problem.
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 import os
 import stat
 import tomllib
 import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -613,11 +614,53 @@ def _format_loc(loc: tuple) -> str:
     return ".".join(parts)
 
 
-def _format_error(err: dict, with_input: bool = True) -> str:
+def _models_in(annotation) -> list[type[BaseModel]]:
+    """The sections (pydantic models) a field can hold: T, T | None, list[T], unions."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def did_you_mean(loc: tuple, root: type[BaseModel]) -> str:
+    """'; did you mean team.reps?' for an unknown key at ``loc`` close to a real one, else ''.
+
+    The real keys are the fields of the section the unknown key sits in, found by
+    walking the schema from ``root`` (list indexes and distribution tags pass through).
+    """
+    models: list[type[BaseModel]] = [root]
+    parent: list[str] = []
+    for item in loc[:-1]:
+        fields = {name: f for model in models for name, f in model.model_fields.items()}
+        if isinstance(item, str) and item in fields:
+            models = _models_in(fields[item].annotation)
+        elif not isinstance(item, int):
+            continue  # a tag pydantic inserts for a tagged union (distributions)
+        parent.append(str(item))
+    names = sorted({name for model in models for name in model.model_fields})
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6) if loc else []
+    return f"; did you mean {'.'.join([*parent, close[0]])}?" if close else ""
+
+
+def field_description(key: str) -> str | None:
+    """The schema's description of a scenario key path (``callbacks.p_callback``), if any."""
+    models: list[type[BaseModel]] = [Scenario]
+    info = None
+    for part in key.split("."):
+        if part.isdigit():
+            continue  # a list item: same models
+        fields = {name: f for model in models for name, f in model.model_fields.items()}
+        if part not in fields:
+            return None
+        info = fields[part]
+        models = _models_in(info.annotation)
+    return info.description if info is not None else None
+
+
+def _format_error(err: dict, with_input: bool = True, root: type[BaseModel] | None = None) -> str:
     kind = err.get("type", "")
     msg = err.get("msg", "invalid value")
     if kind == "extra_forbidden":
-        return "unknown key"
+        return "unknown key" + (did_you_mean(tuple(err["loc"]), root) if root else "")
     if kind == "missing":
         return "required key is missing"
     if msg.startswith("Value error, "):
@@ -631,11 +674,13 @@ def _format_error(err: dict, with_input: bool = True) -> str:
     return msg
 
 
-def validation_message(source: str, error: ValidationError) -> str:
+def validation_message(source: str, error: ValidationError,
+                       root: type[BaseModel] | None = None) -> str:
     """One line per problem: ``source: key.path: problem``; at most MAX_ERROR_LINES.
 
     The same problem in several items of one list (24 hours all ``nan``) is one line,
-    ``prospects.hourly_availability.0, 1, 2, ... (24 items): ...``.
+    ``prospects.hourly_availability.0, 1, 2, ... (24 items): ...``. With ``root`` (the
+    model that was validated), an unknown key close to a real one gets a suggestion.
     """
     groups: dict[tuple[str, str], list[str]] = {}
     for err in error.errors():
@@ -645,9 +690,9 @@ def validation_message(source: str, error: ValidationError) -> str:
             loc = (*loc, str(ctx.get("discriminator", "")).strip("'"))
             err = {**err, "msg": f"must be one of {ctx.get('expected_tags')} "
                                  f"(got {ctx.get('tag')!r})"}
-        message = _format_error(err)
+        message = _format_error(err, root=root)
         if loc and isinstance(loc[-1], int):
-            key = (_format_loc(loc[:-1]), _format_error(err, with_input=False))
+            key = (_format_loc(loc[:-1]), _format_error(err, with_input=False, root=root))
             groups.setdefault(key, []).append((str(loc[-1]), message))
         else:
             groups.setdefault((_format_loc(loc), message), [])
@@ -768,6 +813,31 @@ def nesting_depth(value: Any) -> int:
     return deepest
 
 
+def resolve_toml_path(path: str | Path, what: str = "scenario") -> Path:
+    """The file the user meant: ``path`` itself, or ``path.toml`` when the suffix was left off.
+
+    A path that matches neither is a UserError that names the nearest .toml file in
+    the same folder, if one is close.
+    """
+    path = Path(path)
+    if path.exists():
+        return path
+    with_suffix = path.with_name(path.name + ".toml")
+    if path.suffix != ".toml" and with_suffix.is_file():
+        return with_suffix
+    folder = path.parent if path.parent.is_dir() else None
+    candidates = [p.name for p in folder.glob("*.toml")] if folder else []
+    close = difflib.get_close_matches(with_suffix.name if path.suffix != ".toml" else path.name,
+                                      candidates, n=1, cutoff=0.6)
+    hint = f"; did you mean {path.parent / close[0]}?" if close else ""
+    raise UserError(f"{path}: no such {what} file{hint}")
+
+
+def is_sweep_file(data: dict) -> bool:
+    """A sweep file names a base scenario and what to vary; a scenario does neither."""
+    return "base" in data and ("grid" in data or "sample" in data or "set" in data)
+
+
 def read_scenario_file(path: str | Path) -> dict:
     """Parse a TOML scenario into plain data; a missing or unreadable file is a UserError."""
     return read_input_file(path, "scenario")
@@ -857,13 +927,16 @@ def build_scenario(data: dict, source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise UserError(validation_message(source, exc)) from None
+        raise UserError(validation_message(source, exc, Scenario)) from None
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override (``--set``) and validate a scenario file."""
     data = read_scenario_file(path)
     source = str(path)
+    if is_sweep_file(data):
+        raise UserError(f"{path}: this is a sweep file, not a scenario: run it with "
+                        f"`dialsim sweep {path}`")
     try:
         return build_scenario(with_overrides(data, overrides, source), source)
     except UserError as exc:

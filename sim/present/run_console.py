@@ -1,0 +1,131 @@
+"""What ``dialsim run`` prints: the comparison tables and the verdict.
+
+By default two narrow tables that fit an 80-column terminal: rates per paid
+rep-hour (with the paired difference from the baseline), then campaign totals.
+``--wide`` puts every column, and a few more, in one table. Every cell is a whole
+number: columns never wrap or shrink, so a value is never cut mid-number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+
+from sim.analysis.compare import HEADLINE, headline_verdict, paired_differences
+from sim.analysis.stats import Interval
+
+
+def fmt_interval(iv: Interval, digits: int = 2) -> str:
+    """``mean ± half-width`` (just the mean when one replication gives no interval)."""
+    if iv.n == 0 or math.isnan(iv.mean):
+        return "-"
+    if not math.isfinite(iv.half_width):
+        return f"{iv.mean:.{digits}f}"
+    return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
+
+
+def fmt_difference(diff: Interval) -> str:
+    """A paired difference, green/red when its interval excludes 0, dim when it does not."""
+    if diff.n == 0 or math.isnan(diff.mean):
+        return "-"
+    text = (f"{diff.mean:+.2f} ± {diff.half_width:.2f}" if math.isfinite(diff.half_width)
+            else f"{diff.mean:+.2f}")
+    if not diff.excludes_zero():
+        return f"[dim]{text}[/]"
+    return f"[green]{text}[/]" if diff.mean > 0 else f"[red]{text}[/]"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: a (two-line) header, and the cell text for a strategy."""
+
+    header: str
+    cell: Callable[[str], str]
+    wide_only: bool = False
+
+
+def _rate_columns(result, diffs) -> list[Column]:
+    iv = result.interval
+    return [
+        Column("connects\nper rep-h", lambda s: fmt_interval(iv(s, HEADLINE))),
+        Column(f"vs {result.baseline}\n(paired)",
+               lambda s: "baseline" if s == result.baseline else fmt_difference(diffs[s])),
+        Column("outbound\nper rep-h", lambda s: fmt_interval(iv(s, "outbound_connects_per_rep_hour"))),
+        Column("dials\nper rep-h", lambda s: fmt_interval(iv(s, "dials_per_rep_hour"), 1)),
+    ]
+
+
+def _total_columns(result) -> list[Column]:
+    def mean(metric: str, fmt: str = ",.0f") -> Callable[[str], str]:
+        return lambda s: format(result.interval(s, metric).mean, fmt)
+
+    return [
+        Column("voicemails\nleft", mean("voicemails_left")),
+        Column("voicemails\nheard", mean("voicemails_heard"), wide_only=True),
+        Column("callbacks\nreceived", mean("callbacks_received", ",.1f")),
+        Column("callbacks\nmissed", mean("callbacks_missed", ",.1f")),
+        Column("abandoned\n% of live", mean("abandon_rate", ".1%")),
+        Column("opt-outs", mean("opt_outs", ",.1f")),
+        Column("prospects\nreached", mean("prospects_reached", ",.0f"), wide_only=True),
+    ]
+
+
+def _table(title: str, strategies, columns: list[Column]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold")
+    table.add_column("strategy", style="bold", no_wrap=True)
+    for column in columns:
+        table.add_column(column.header, justify="right", no_wrap=True)
+    for name in strategies:
+        table.add_row(escape(name), *[column.cell(name) for column in columns])
+    return table
+
+
+def run_tables(result, wide: bool = False) -> list[Table]:
+    """The tables for a finished run: two narrow ones, or one with every column."""
+    summary = result.summary_table()
+    diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
+    rates, totals = _rate_columns(result, diffs), _total_columns(result)
+    n = len(result.replications)
+    if wide:
+        return [_table(f"{result.scenario.name}: {n} replications. Per paid rep-hour: mean ± "
+                       "95% interval; campaign totals (all reps): mean per replication",
+                       result.strategies, rates + totals)]
+    return [
+        _table(f"Per paid rep-hour: mean ± 95% interval over {n} replications",
+               result.strategies, rates),
+        _table("Campaign totals, all reps: mean per replication",
+               result.strategies, [c for c in totals if not c.wide_only]),
+    ]
+
+
+def natural_width(console: Console, table: Table) -> int:
+    """Columns ``table`` takes when nothing limits it (every cell on one line)."""
+    return Measurement.get(console, console.options.update(max_width=10_000), table).maximum
+
+
+def print_run_tables(result, out: Console, wide: bool = False) -> None:
+    """The tables, then the verdict and, when it applies, why its interval is wider."""
+    tables = run_tables(result, wide)
+    out.print(f"[bold]{escape(result.scenario.name)}[/]: every strategy meets the same "
+              "simulated prospects", highlight=False)
+    for table in tables:
+        if wide:  # as wide as the table needs, whatever the terminal: the user asked for it
+            terminal_width = out.width
+            out.width = max(terminal_width, natural_width(out, table))
+            try:
+                out.print(table)
+            finally:
+                out.width = terminal_width
+        else:
+            out.print(table)
+    found = headline_verdict(result.summary_table(), result.strategies)
+    out.print(f"verdict: {found.sentence()}", highlight=False, markup=False)
+    note = found.adjustment_note()
+    if note:
+        out.print(note, highlight=False, markup=False, style="dim")
