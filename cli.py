@@ -296,6 +296,31 @@ def sweep(
     raise typer.Exit(code=code)
 
 
+@app.command()
+@user_errors
+def fit(
+    call_log: Annotated[Path, typer.Argument(metavar="CALL_LOG", help="Call log: CSV or Parquet (docs/calibration.md), or dialsim's calls.parquet.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Scenario file to write (TOML).")],
+    fmt: Annotated[str, typer.Option("--format", help="auto, generic or dialsim.")] = "auto",
+    strategy: Annotated[Optional[str], typer.Option("--strategy", "-s", help="dialsim calls.parquet: the strategy to read.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Scenario name (default: the output file's stem).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+):
+    """Estimate a scenario from a team's call log; each value with its 95% interval."""
+    from sim.calibration.pipeline import fit_log, load_log
+    from sim.calibration.write import write_text_atomic
+    from sim.present.fit_console import fit_lines
+
+    if output.exists() and not force:
+        raise UserError(f"-o {output}: the file exists; choose another name or add --force to replace it")
+    loaded = load_log(call_log, fmt, strategy)
+    outcome = fit_log(loaded, name or output.stem, str(call_log))
+    write_text_atomic(outcome.toml, output, force=force)
+    for line in fit_lines(outcome, str(output)):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    err.print(f"next: dialsim run {output}", highlight=False)
+
+
 def main():  # pragma: no cover - console entry point
     app()
 

@@ -1,0 +1,48 @@
+"""What ``dialsim fit`` prints: the fitted values with intervals, at 80 columns."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+
+def _num(x: float) -> str:
+    if not math.isfinite(x):
+        return "-"
+    if x == 0:
+        return "0"
+    digits = max(0, 2 - int(math.floor(math.log10(abs(x)))))
+    return f"{x:,.{min(digits, 5)}f}"
+
+
+def _short(key: str) -> str:
+    return key.replace("prospects.segments.0.", "segment.").replace("conversation.", "conv.")
+
+
+def fit_lines(outcome, written: str, width: int = 80) -> list[str]:
+    """Lines for the terminal: estimates, settings read, what was not informed, warnings."""
+    fit, log = outcome.fit, outcome.loaded.log
+    lines = [f"{log.source}: {len(log):,} calls, {log.n_prospects:,} prospects "
+             f"({outcome.loaded.format} format); wrote {written}", ""]
+    lines.append(f"{'fitted value':<36} {'estimate':>10} {'95% interval':>21} {'n':>9}")
+    for est in fit.estimates:
+        if est.key == "prospects.hourly_availability":
+            continue
+        interval = f"{_num(est.low)} - {_num(est.high)}"
+        lines.append(f"{_short(est.key)[:36]:<36} {_num(est.value):>10} {interval:>21} {est.n:>9,}")
+    hours = fit.estimate("prospects.hourly_availability")
+    if hours is not None:
+        lines += textwrap.wrap("hourly availability: " + hours.note, width, subsequent_indent="  ")
+    lines.append("")
+    read = ", ".join(f"{_short(s.key).split('.')[-1]} {s.value}" for s in fit.settings
+                     if not isinstance(s.value, list))
+    lines += textwrap.wrap(f"read from the log: {read}", width, subsequent_indent="  ")
+    if outcome.strategy is not None:
+        lines.append(f"strategy the log shows: {outcome.strategy['name']} (the baseline)")
+    missing = ", ".join(_short(key) for key, _why in fit.uninformed)
+    if missing:
+        lines += textwrap.wrap(f"not in this log (defaults kept; reasons in the file): {missing}",
+                               width, subsequent_indent="  ")
+    for warning in fit.warnings:
+        lines += textwrap.wrap(f"warning: {warning}", width, subsequent_indent="  ")
+    return lines
