@@ -168,12 +168,25 @@ def read_table(path: Path) -> tuple[pa.Table, bool]:
             if path.stat().st_size == 0:
                 raise UserError(f"{path}: the file is empty (expected a header line and calls)")
             names = _csv_header(path)
+            invalid = []
+
+            def on_invalid(row):  # called only for malformed rows; the first one is reported
+                invalid.append(row)
+                return "skip"
+
             table = pcsv.read_csv(
                 path,
+                parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid),
+                read_options=pcsv.ReadOptions(use_threads=False),  # so malformed rows know their line
                 convert_options=pcsv.ConvertOptions(
                     column_types={name: pa.string() for name in names},
                     strings_can_be_null=False, quoted_strings_can_be_null=False),
             )
+            if invalid:
+                row = invalid[0]
+                line = f", line {row.number}" if row.number and row.number > 0 else ""
+                raise UserError(f"{path}{line}: expected {row.expected_columns} fields, "
+                                f"found {row.actual_columns}")
             return table, True
     except (pa.ArrowInvalid, OSError) as exc:
         raise UserError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
@@ -318,7 +331,7 @@ def _parse_number(column: pa.Array, name: str, where: _Where, low: float, high: 
     if out.any():
         i = int(np.flatnonzero(out)[0])
         span = f">= {low:g}" if high == np.inf else f"between {low:g} and {high:g}"
-        where.fail(i, name, f"{values[i]!r} is out of range (expected {span})")
+        where.fail(i, name, f"{float(values[i])!r} is out of range (expected {span})")
     return values
 
 
@@ -381,17 +394,26 @@ def _parse_times(column: pa.Array, where: _Where) -> tuple[np.ndarray, np.ndarra
     if stamps.null_count:
         i = int(np.flatnonzero(np.asarray(pc.is_null(stamps).to_numpy(zero_copy_only=False)))[0])
         where.fail(i, "start_time", f"{text[i].as_py()!r} is not a valid date and time")
+    # strptime rolls impossible dates over (02-30 -> 03-02): written back, they differ
+    sign = np.where(np.asarray(pc.starts_with(zone, "-").to_numpy(zero_copy_only=False)), -1.0, 1.0)
+    hours = pc.cast(pc.utf8_slice_codeunits(zone, 1, 3), pa.float64()).to_numpy(zero_copy_only=False)
+    minutes = pc.cast(pc.utf8_slice_codeunits(zone, 4, 6), pa.float64()).to_numpy(zero_copy_only=False)
+    offset_s = sign * (hours * 3600.0 + minutes * 60.0)
     utc_s = stamps.cast(pa.int64()).to_numpy().astype(np.float64)
+    local = pa.array(((utc_s + offset_s) * 1e6).astype(np.int64), type=pa.timestamp("us"))
+    written = pc.strftime(local, format="%Y-%m-%dT%H:%M")
+    given = pc.binary_join_element_wise(field["date"], pa.scalar("T"), field["hm"], "")
+    rolled = np.asarray(pc.not_equal(written, given).to_numpy(zero_copy_only=False))
+    if rolled.any():
+        i = int(np.flatnonzero(rolled)[0])
+        where.fail(i, "start_time", f"{text[i].as_py()!r} is not a valid date and time")
     frac = field["frac"]
     has_frac = np.asarray(pc.not_equal(frac, "").to_numpy(zero_copy_only=False))
     if has_frac.any():
         fraction = pc.cast(pc.binary_join_element_wise(pa.scalar("0"), frac, ""), pa.float64()).to_numpy(
             zero_copy_only=False)
         utc_s = utc_s + np.where(has_frac, np.nan_to_num(fraction), 0.0)
-    sign = np.where(np.asarray(pc.starts_with(zone, "-").to_numpy(zero_copy_only=False)), -1.0, 1.0)
-    hours = pc.cast(pc.utf8_slice_codeunits(zone, 1, 3), pa.float64()).to_numpy(zero_copy_only=False)
-    minutes = pc.cast(pc.utf8_slice_codeunits(zone, 4, 6), pa.float64()).to_numpy(zero_copy_only=False)
-    return utc_s, sign * (hours * 3600.0 + minutes * 60.0)
+    return utc_s, offset_s
 
 
 def _order_and_check(log: CallLog, given_attempt: np.ndarray | None, where: _Where) -> None:

@@ -44,6 +44,7 @@ class Estimate:
     basis: str  # what ``n`` counts, e.g. "prospects dialled"
     rule: str  # docs/model.md rule it maps to
     note: str = ""
+    written: bool = True  # False: detail shown and tested, written through another key
 
 
 @dataclass
@@ -448,45 +449,41 @@ def subset_prospects(data: LiveAnswerData, n: int, seed: int = 0) -> LiveAnswerD
 class LiveAnswerModel:
     """Likelihood of live answers: docs/model.md "One dial", step 3, and "Screening".
 
-    P(person picks up dial j of prospect p) = x_p * a[hour_j] * kappa * s^S_j * m^M_j,
+    P(a person picks up dial j of prospect p) =
+        min(1, x_p a[hour_j]) x min(1, p_pickup s^S_j m^M_j) x P(ring delay < timeout)
     with x_p ~ Beta(mean mu, concentration k) the prospect's reachability, ``a`` the
-    hourly availability (1 at the reference hour), kappa = p_pickup x P(ring delay <
-    timeout) a known constant, S_j earlier silent misses and M_j earlier messages
-    left. A message is heard with p_listen, so m = 1 - p_listen + p_listen x
+    hourly availability (1 at the reference hour), S_j earlier silent misses and M_j
+    earlier messages left; p_pickup and the ring probability are known constants. A
+    message is heard with p_listen, so m = 1 - p_listen + p_listen x
     answer_mult_per_voicemail. x_p is integrated out per prospect (Gauss-Legendre in
     sqrt(x), 16 nodes), so prospects who rarely answer are not mistaken for screening.
     Parameters (unbounded scale): logit mu, log k, log s, log m, log a[h].
     """
 
     NODES = 16
-    CHUNK_ROWS = 250_000
+    CHUNK_ROWS = 200_000
 
-    def __init__(self, data: LiveAnswerData, kappa: float, fit_s: bool, fit_m: bool):
+    def __init__(self, data: LiveAnswerData, pickup: float, p_ring: float, fit_s: bool, fit_m: bool):
         from numpy.polynomial.legendre import leggauss
 
         self.d = data
-        self.log_kappa = math.log(kappa)
+        self.log_pickup, self.p_ring = math.log(pickup), p_ring
         self.fit_s, self.fit_m = fit_s, fit_m
         t, w = leggauss(self.NODES)
         t = 0.5 * (t + 1.0)
         self.x = t**2
         self.log_base = np.log(0.5 * w * 2 * t)
         self.y = data.live.astype(float)
-        zero = ~data.live
-        self.zero = zero
-        self.group0 = data.group[zero]
-        self.y_per_group = np.bincount(data.group, weights=self.y, minlength=data.n_prospects)
-        # rows with no answer are sorted by prospect: each prospect's first such row, and
-        # chunks of about CHUNK_ROWS rows cut at prospect boundaries (bounded memory)
-        n = data.n_prospects
-        self.zero_groups = np.unique(self.group0)  # prospects with at least one such row
-        starts = np.searchsorted(self.group0, self.zero_groups, side="left")
-        self.chunks = []  # (first row, end row, first zero-group index, end index, row starts)
+        self.live = data.live
+        # rows are sorted by prospect: chunks of about CHUNK_ROWS rows cut at prospect
+        # boundaries (bounded memory), with each prospect's first row in the chunk
+        starts = np.flatnonzero(np.r_[True, data.group[1:] != data.group[:-1]])
+        self.chunks = []
         k = 0
-        while k < self.zero_groups.size:
+        while k < starts.size:
             lo = int(starts[k])
             k_hi = max(int(np.searchsorted(starts, lo + self.CHUNK_ROWS, side="left")), k + 1)
-            hi = int(starts[k_hi]) if k_hi < starts.size else self.group0.size
+            hi = int(starts[k_hi]) if k_hi < starts.size else data.group.size
             cut = np.r_[starts[k:k_hi], hi]
             self.chunks.append((lo, hi, k, k_hi, starts[k:k_hi] - lo, np.diff(cut)))
             k = k_hi
@@ -506,7 +503,9 @@ class LiveAnswerModel:
         log_a = np.r_[0.0, theta[i:]]
         return theta[0], theta[1], log_s, log_m, log_a
 
-    def value_and_grad(self, theta):
+    def value_and_grad(self, theta, per_prospect: bool = False):
+        """Log-likelihood and its gradient; with ``per_prospect``, the gradient is the
+        matrix of each prospect's score (prospects x parameters), for the OPG covariance."""
         from scipy.special import digamma, expit, logsumexp
         from scipy.stats import beta
 
@@ -514,50 +513,64 @@ class LiveAnswerModel:
         logit_mu, log_k, log_s, log_m, log_a = self.unpack(theta)
         mu, k = float(expit(logit_mu)), math.exp(log_k)
         a, b = mu * k, (1 - mu) * k
-        lp = beta.logpdf(self.x, a, b)
-        lw = self.log_base + lp
-        weights_total = logsumexp(lw)
-        lw = lw - weights_total
-        log_c = (self.log_kappa + log_a[d.hour_index] + d.silent_misses_before * log_s
-                 + d.messages_before * log_m)
-        # P(at the phone and picks up) is capped at 1, as in the model; x < 1 at every node
-        c0 = np.minimum(np.exp(log_c[self.zero]), 1.0)
-        per_group = np.bincount(d.group, weights=self.y * log_c, minlength=d.n_prospects)
-        big = np.zeros((d.n_prospects, self.NODES))
+        lw = self.log_base + beta.logpdf(self.x, a, b)
+        lw = lw - logsumexp(lw)
+        hour_mult = np.exp(log_a)[d.hour_index]
+        log_pick = self.log_pickup + d.silent_misses_before * log_s + d.messages_before * log_m
+        pick_capped = log_pick >= 0.0  # pick-up probability at its cap of 1
+        pick = np.exp(np.minimum(log_pick, 0.0)) * self.p_ring
+        big = np.empty((d.n_prospects, self.NODES))
         kept = []
         for lo, hi, k_lo, k_hi, starts, _counts in self.chunks:
-            miss = 1.0 - c0[lo:hi, None] * self.x[None, :]  # P(no live answer) per dial and node
-            big[self.zero_groups[k_lo:k_hi]] = np.add.reduceat(np.log(miss), starts, axis=0)
-            kept.append(miss)
-        big += self.y_per_group[:, None] * np.log(self.x)[None, :] + per_group[:, None] + lw[None, :]
+            avail = self.x[None, :] * hour_mult[lo:hi, None]
+            avail_capped = avail >= 1.0
+            np.minimum(avail, 1.0, out=avail)
+            prob = np.minimum(avail * pick[lo:hi, None], 1 - 1e-12)
+            live = self.live[lo:hi]
+            terms = np.where(live[:, None], np.log(prob), np.log1p(-prob))
+            big[k_lo:k_hi] = np.add.reduceat(terms, starts, axis=0)
+            # d term / d log P: 1 for a live answer, -P / (1 - P) otherwise
+            slope = np.where(live[:, None], 1.0, -prob / (1.0 - prob))
+            kept.append((slope, avail_capped))
+        big += lw[None, :]
         ll_p = logsumexp(big, axis=1)
         total = float(ll_p.sum())
         post = np.exp(big - ll_p[:, None])
-        # d/d log c_j: y_j - (1 - y_j) sum_g post[p, g] x_g c_j / (1 - x_g c_j)
-        r = np.empty(c0.size)
-        for (lo, hi, k_lo, k_hi, _starts, counts), miss in zip(self.chunks, kept):
-            odds = np.reciprocal(miss, out=miss)
-            odds -= 1.0
-            weights = np.repeat(post[self.zero_groups[k_lo:k_hi]], counts, axis=0)
-            r[lo:hi] = -np.einsum("ij,ij->i", weights, odds)
-        e = self.y.copy()
-        e[self.zero] = r
-        grads = []
+        e_hour = np.empty(d.group.size)  # sum_g post x slope, where the hour acts (x a < 1)
+        e_pick = np.empty(d.group.size)  # sum_g post x slope (pick-up acts on every node)
+        for (lo, hi, k_lo, k_hi, _starts, counts), (slope, avail_capped) in zip(self.chunks, kept):
+            weights = np.repeat(post[k_lo:k_hi], counts, axis=0)
+            weighted = weights * slope
+            e_pick[lo:hi] = weighted.sum(axis=1)
+            weighted[avail_capped] = 0.0
+            e_hour[lo:hi] = weighted.sum(axis=1)
+        e_pick[pick_capped] = 0.0
         # mean and concentration act through the node weights
-        col = post.sum(axis=0)
         dlp_da = np.log(self.x) - digamma(a) + digamma(a + b)
         dlp_db = np.log1p(-self.x) - digamma(b) + digamma(a + b)
         w = np.exp(lw)
         dlw_da = dlp_da - (w * dlp_da).sum()
         dlw_db = dlp_db - (w * dlp_db).sum()
+        if per_prospect:
+            n, group = d.n_prospects, d.group
+            d_da, d_db = post @ dlw_da, post @ dlw_db
+            columns = [d_da * k * mu * (1 - mu) - d_db * k * mu * (1 - mu), d_da * a + d_db * b]
+            if self.fit_s:
+                columns.append(np.bincount(group, weights=e_pick * d.silent_misses_before, minlength=n))
+            if self.fit_m:
+                columns.append(np.bincount(group, weights=e_pick * d.messages_before, minlength=n))
+            by_hour = np.bincount(group * self.n_hours + d.hour_index, weights=e_hour,
+                                  minlength=n * self.n_hours).reshape(n, self.n_hours)
+            columns.extend(by_hour[:, 1:].T)
+            return total, np.column_stack(columns)
+        col = post.sum(axis=0)
         d_da, d_db = float(col @ dlw_da), float(col @ dlw_db)
-        grads.append(d_da * k * mu * (1 - mu) - d_db * k * mu * (1 - mu))
-        grads.append(d_da * a + d_db * b)
+        grads = [d_da * k * mu * (1 - mu) - d_db * k * mu * (1 - mu), d_da * a + d_db * b]
         if self.fit_s:
-            grads.append(float(e @ d.silent_misses_before))
+            grads.append(float(e_pick @ d.silent_misses_before))
         if self.fit_m:
-            grads.append(float(e @ d.messages_before))
-        per_hour = np.bincount(d.hour_index, weights=e, minlength=self.n_hours)
+            grads.append(float(e_pick @ d.messages_before))
+        per_hour = np.bincount(d.hour_index, weights=e_hour, minlength=self.n_hours)
         grads.extend(per_hour[1:].tolist())
         return total, np.array(grads)
 
@@ -583,7 +596,7 @@ def _fit_live_answers(log: CallLog, fit: Fit, defaults: dict, timeout_s: float, 
     kappa = pickup * p_ring
     fit_s = bool((data.silent_misses_before > 0).any())
     fit_m = bool((data.messages_before > 0).any())
-    model = LiveAnswerModel(data, kappa, fit_s, fit_m)
+    model = LiveAnswerModel(data, pickup, p_ring, fit_s, fit_m)
     mu0 = min(max(raw / kappa, 0.02), 0.9)
     theta0 = np.r_[logit(mu0), math.log(5.0), [0.0] * fit_s, [0.0] * fit_m, [0.0] * (len(data.hours) - 1)]
     bounds = [(-7, 7), (math.log(0.1), math.log(2000.0))] + [(-4, 2.5)] * (fit_s + fit_m) \
@@ -595,14 +608,17 @@ def _fit_live_answers(log: CallLog, fit: Fit, defaults: dict, timeout_s: float, 
 
     if data.n_prospects > 2 * WARM_START_PROSPECTS:
         # start the full fit from a fit on a random part of the list: fewer full passes
-        quick = LiveAnswerModel(subset_prospects(data, WARM_START_PROSPECTS), kappa, fit_s, fit_m)
+        quick = LiveAnswerModel(subset_prospects(data, WARM_START_PROSPECTS), pickup, p_ring, fit_s, fit_m)
         theta0 = minimize(lambda th: tuple(-v for v in quick.value_and_grad(th)), theta0, jac=True,
                           method="L-BFGS-B", bounds=bounds, options={"maxiter": 500}).x
     res = minimize(objective, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": 500, "ftol": 1e-12, "gtol": 1e-7})
     theta = res.x
-    hess = numeric_hessian(lambda th: -model.value_and_grad(th)[1], theta, 1e-4)
-    se = wald_se(hess)
+    # covariance from the outer product of the prospects' scores (OPG): prospects are
+    # independent, and unlike a numerical Hessian it is not thrown by the kinks the
+    # caps at 1 leave in the quadrature
+    scores = model.value_and_grad(theta, per_prospect=True)[1]
+    se = wald_se(scores.T @ scores)
     basis = "dials with a known answer"
     rule_live = "One dial, step 3: live answer = reachability x hourly availability x pick-up"
 
@@ -654,6 +670,11 @@ def _fit_live_answers(log: CallLog, fit: Fit, defaults: dict, timeout_s: float, 
         hourly[hour] = _r(v, 3)
         hour_estimates.append((hour, v, lo, hi))
     fit.distributions["prospects.hourly_availability"] = hourly
+    for hour, v, lo, hi in hour_estimates:
+        fit.estimates.append(Estimate(f"prospects.hourly_availability.{hour}", v, lo, hi,
+                                      int(np.count_nonzero(data.hour_index == data.hours.index(hour))),
+                                      f"dials at {hour:02d}h", "One dial, step 3: hourly availability",
+                                      f"relative to {data.hours[0]:02d}h", written=False))
     fit.estimates.append(Estimate("prospects.hourly_availability", 1.0, 1.0, 1.0, n_dials, basis,
                                   "One dial, step 3: hourly availability by the prospect's local hour",
                                   f"reference hour {data.hours[0]:02d}:00 = 1; hours with fewer than "

@@ -88,6 +88,8 @@ def _assignments(fit: Fit) -> dict:
     for setting in fit.settings:
         values[setting.key] = setting.value
     for est in fit.estimates:
+        if not est.written:
+            continue
         base = est.key.rsplit(".", 1)[0] if est.key.endswith((".median", ".sigma")) else est.key
         if base in fit.distributions:
             values[base] = fit.distributions[base]
@@ -162,6 +164,8 @@ def _comments(fit: Fit) -> dict[str, list[str]]:
         out[setting.key] = [f"read from the log: {setting.note}"]
     grouped: dict[str, list] = {}
     for est in fit.estimates:
+        if not est.written:
+            continue
         base = est.key.rsplit(".", 1)[0] if est.key.endswith((".median", ".sigma")) else est.key
         grouped.setdefault(base, []).append(est)
     for base, ests in grouped.items():

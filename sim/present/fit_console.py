@@ -26,7 +26,7 @@ def fit_lines(outcome, written: str, width: int = 80) -> list[str]:
              f"({outcome.loaded.format} format); wrote {written}", ""]
     lines.append(f"{'fitted value':<36} {'estimate':>10} {'95% interval':>21} {'n':>9}")
     for est in fit.estimates:
-        if est.key == "prospects.hourly_availability":
+        if est.key.startswith("prospects.hourly_availability"):
             continue
         interval = f"{_num(est.low)} - {_num(est.high)}"
         lines.append(f"{_short(est.key)[:36]:<36} {_num(est.value):>10} {interval:>21} {est.n:>9,}")
