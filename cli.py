@@ -106,6 +106,7 @@ def run(
         print(json.dumps(_summary_json(result, target), indent=2))
     elif not quiet:
         _print_table(result)
+        _print_observables(result)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
@@ -207,6 +208,34 @@ def _print_table(result) -> None:
     out.print(table)
     out.print(f"verdict: {headline_verdict(summary, result.strategies).sentence()}",
               highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_observables(result) -> None:
+    """The rates a team's dashboard shows, per strategy (sim.analysis.observables)."""
+    import numpy as np
+
+    from sim.analysis.observables import observable_rates
+
+    summary = result.summary_table()
+    rates = observable_rates({c: summary.column(c).to_numpy() for c in summary.column_names})
+    strategy = np.asarray(summary.column("strategy").to_pylist(), dtype=object)
+    attempts = summary.column("mean_attempts_to_reach").to_numpy()
+    table = Table(title="rates to hold against your dashboard (means over replications)",
+                  caption="a team's rates come from the strategy it used: compare that row",
+                  title_justify="left")
+    table.add_column("strategy", style="bold", no_wrap=True)
+    for header in ("convers.\nper dial", "voicemail\nper dial", "live\nper dial",
+                   "callbacks\nper msg", "reached\nper lead", "attempts\nto reach"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for name in result.strategies:
+        rows = strategy == name
+        cells = [f"{np.nanmean(rates[key][rows]):.1%}".rjust(5) if np.isfinite(rates[key][rows]).any() else "-"
+                 for key in ("conversation_rate", "voicemail_share", "live_answer_share",
+                             "callbacks_per_message_left", "contacts_per_prospect")]
+        finite = attempts[rows][np.isfinite(attempts[rows])]
+        cells.append(f"{finite.mean():.2f}" if finite.size else "-")
+        table.add_row(name, *cells)
+    out.print(table)
 
 
 @app.command()

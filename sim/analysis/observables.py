@@ -21,7 +21,7 @@ OBSERVABLES: tuple[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], ...] 
     ("voicemail_share", "ratio", "voicemails_reached / dials: dials that reached a greeting",
      ("voicemails_reached",), ("dials",)),
     ("callbacks_per_message_left", "ratio",
-     "callbacks_received / voicemails_left (includes who-called-me callbacks after silent misses; NaN if no message)",
+     "callbacks_received / voicemails_left (includes who-called-me callbacks after silent misses; null if no message)",
      ("callbacks_received",), ("voicemails_left",)),
     ("contacts_per_prospect", "ratio",
      "prospects_reached / prospects_dialled: share of dialled prospects with a conversation",
@@ -50,5 +50,6 @@ def add_observable_rates(summary: pa.Table) -> pa.Table:
         if name in summary.column_names:
             continue
         field = pa.field(name, pa.float64(), metadata={"unit": unit, "description": desc})
-        summary = summary.append_column(field, pa.array(rates[name], type=pa.float64()))
+        values = rates[name]  # undefined (nothing to divide by) is null, not NaN
+        summary = summary.append_column(field, pa.array(values, type=pa.float64(), mask=np.isnan(values)))
     return summary

@@ -291,6 +291,39 @@ def details_html(data: RunData, table) -> str:
             "</tbody></table></details>")
 
 
+def observables_html(data: RunData) -> str:
+    """The rates a team's dashboard shows (sim.analysis.observables), per strategy."""
+    from sim.analysis.observables import OBSERVABLES, OBSERVABLE_NAMES, add_observable_rates
+
+    e = html.escape
+    table = comparison_table(add_observable_rates(data.summary), data.strategies, data.baseline,
+                             OBSERVABLE_NAMES + ("mean_attempts_to_reach",))
+    head = "<tr><th>rate</th>" + "".join(f"<th>{e(n)}</th>" for n in data.strategies) + "</tr>"
+    labels = {name: desc.split(":")[0] if ":" in desc else desc for name, _u, desc, *_ in OBSERVABLES}
+    labels["mean_attempts_to_reach"] = "dials made to a prospect by the time it was reached"
+    body = []
+    for metric in (*OBSERVABLE_NAMES, "mean_attempts_to_reach"):
+        rows = comparison_rows(table, metric)
+        cells = [f"<th scope=row>{e(metric)}<br><span class=ci>{e(labels[metric])}</span></th>"]
+        for name in data.strategies:
+            r = rows[name]
+            if not math.isfinite(r["mean"]):
+                cells.append("<td>-</td>")
+            elif metric == "mean_attempts_to_reach":
+                cells.append(f"<td>{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'], 2)}</td>")
+            else:
+                cells.append(f"<td>{100 * r['mean']:.2f}% <span class=ci>({100 * r['ci95_low']:.2f} "
+                             f"to {100 * r['ci95_high']:.2f})</span></td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<h2 id=observables>Rates to hold against your dashboard</h2>"
+            "<p>What a dialer dashboard shows, from the same simulated calls (mean and 95% "
+            "interval). A team's own rates come from the strategy it used while measuring: "
+            "compare that column. <code>dialsim fit</code> estimates the scenario from a call "
+            "log so that these rates match.</p>"
+            f"<table id=observables-table class=data><thead>{head}</thead><tbody>{''.join(body)}"
+            "</tbody></table>")
+
+
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
        max-width: 1080px; margin: 2em auto; padding: 0 1em; color: #1d1d1f; line-height: 1.45; }
@@ -367,6 +400,7 @@ The difference column compares each strategy with <b>{e(data.baseline)}</b> on t
 simulated prospects.</p>
 {comparison_html(data, table, specs)}
 {details_html(data, table)}
+{observables_html(data)}
 <h2 id=charts>Charts</h2>
 {figures}
 <h2 id=assumptions>Key assumptions</h2>
