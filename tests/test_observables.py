@@ -23,13 +23,14 @@ def test_rates_follow_their_definitions_and_closed_forms(tmp_path):
     # probability p_voicemail_box, else rings out; no conversation is possible
     sc = make_scenario("prospects.segments.0.p_bad_number=0", "prospects.segments.0.reachability=0",
                        "prospects.segments.0.p_voicemail_box=0.4")
-    execute_run(sc, out_dir=tmp_path / "r", seed=3, replications=2, strategies=("always",), workers=1)
+    execute_run(sc, out_dir=tmp_path / "r", seed=3, replications=2, strategies=("never", "always"), workers=1)
     summary = pq.read_table(tmp_path / "r" / "summary.parquet")
     rows = summary.to_pylist()
     for row in rows:
         assert row["conversation_rate"] == 0 and row["live_answer_share"] == 0
         assert row["voicemail_share"] == row["voicemails_reached"] / row["dials"]
-        assert row["callbacks_per_message_left"] == row["callbacks_received"] / row["voicemails_left"]
+        assert row["callbacks_per_message_left"] == (
+            row["callbacks_received"] / row["voicemails_left"] if row["voicemails_left"] else None)
         assert row["contacts_per_prospect"] == row["prospects_reached"] / row["prospects_dialled"]
         # a binomial share: the two-sided 99.9% range of Binomial(dials, 0.4)
         low, high = binom.ppf([0.0005, 0.9995], row["dials"], 0.4) / row["dials"]
