@@ -350,6 +350,42 @@ def fit(
     err.print(f"next: dialsim run {output}", highlight=False)
 
 
+@app.command()
+@user_errors
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file to start from.")],
+    observe: Annotated[list[str], typer.Option("--observe", help="A dashboard rate: name=value, e.g. conversation_rate=0.04 (repeatable).")],
+    under: Annotated[str, typer.Option("--under", help="The strategy the team used while measuring.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Calibrated scenario file to write.")],
+    free: Annotated[Optional[list[str]], typer.Option("--free", help="The key each target may move, in --observe order (default: docs/calibration.md).")] = None,
+    replications: Annotated[int, typer.Option("--replications", "-n", min=2, help="Replications per trial run.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every trial run (common random numbers).")] = 1,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes.")] = 1,
+    overrides: SetOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+):
+    """Adjust free parameters until the simulated rates match dashboard numbers."""
+    from sim.calibration.write import write_text_atomic
+    from sim.experiment.calibrate import calibrate as run_calibration
+    from sim.experiment.calibrate import calibrated_toml, parse_targets
+    from sim.present.calibrate_console import calibrate_lines
+    from sim.scenario.schema import read_scenario_file, with_overrides
+
+    if output.exists() and not force:
+        raise UserError(f"-o {output}: the file exists; choose another name or add --force to replace it")
+    targets = parse_targets(observe, free)
+    data = read_scenario_file(scenario)
+    if overrides:
+        data = with_overrides(data, overrides, str(scenario))
+    result = run_calibration(data, targets, under, replications=replications, seed=seed,
+                             workers=workers)
+    write_text_atomic(calibrated_toml(result, scenario.name), output, force=force)
+    for line in calibrate_lines(result, str(output)):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not result.all_met:
+        raise typer.Exit(code=1)  # written, but not every target was met (said above)
+
+
 def main():  # pragma: no cover - console entry point
     app()
 
