@@ -330,7 +330,9 @@ def sweep(
 def fit(
     call_log: Annotated[Path, typer.Argument(metavar="CALL_LOG", help="Call log: CSV or Parquet (docs/calibration.md), or dialsim's calls.parquet.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Scenario file to write (TOML).")],
-    fmt: Annotated[str, typer.Option("--format", help="auto, generic or dialsim.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help="auto, generic, dialsim, vicidial or hubspot.")] = "auto",
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML file extending a VICIdial/HubSpot status table (docs/calibration.md).")] = None,
+    time_zone: Annotated[Optional[str], typer.Option("--time-zone", help="HubSpot-style exports: UTC offset of times written without one, e.g. -05:00.")] = None,
     strategy: Annotated[Optional[str], typer.Option("--strategy", "-s", help="dialsim calls.parquet: the strategy to read.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Scenario name (default: the output file's stem).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
@@ -342,7 +344,7 @@ def fit(
 
     if output.exists() and not force:
         raise UserError(f"-o {output}: the file exists; choose another name or add --force to replace it")
-    loaded = load_log(call_log, fmt, strategy)
+    loaded = load_log(call_log, fmt, strategy, mapping, time_zone)
     outcome = fit_log(loaded, name or output.stem, str(call_log))
     write_text_atomic(outcome.toml, output, force=force)
     for line in fit_lines(outcome, str(output)):

@@ -181,13 +181,18 @@ def observed_rates(log: CallLog) -> list[Rate]:
 
 
 # ------------------------------------------------------------------------------ the fit
-def fit_call_log(log: CallLog, defaults: dict, log_end_s: float | None = None) -> Fit:
+def fit_call_log(log: CallLog, defaults: dict, log_end_s: float | None = None,
+                 voicemail_box_known: bool = True) -> Fit:
     """Every estimate the log supports. ``defaults`` is a resolved scenario (plain data)."""
     fit = Fit()
     fit.rates = observed_rates(log)
     _read_settings(log, fit)
     _fit_bad_numbers(log, fit)
-    _fit_voicemail_box(log, fit)
+    if voicemail_box_known:
+        _fit_voicemail_box(log, fit)
+    else:
+        fit.uninformed.append((f"{SEGMENT}.p_voicemail_box", "this export does not tell a voicemail "
+                               "hung up on from a ring-out"))
     _fit_right_party(log, fit)
     timeout_s, p_ring = _fit_ring(log, fit, defaults)
     _fit_durations(log, fit)

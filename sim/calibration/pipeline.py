@@ -21,6 +21,7 @@ class LoadedLog:
     format: str  # the format read: generic or dialsim
     log_end_s: float | None = None  # end of observation (callbacks censored there)
     strategy: str | None = None  # dialsim logs: the strategy that was read
+    voicemail_box_known: bool = True  # False: the format does not tell voicemail from no answer
 
 
 @dataclass
@@ -32,9 +33,10 @@ class FitOutcome:
     strategy: dict | None  # the strategy the log shows (None: mixed)
 
 
-def load_log(path: str | Path, fmt: str = "auto", strategy: str | None = None) -> LoadedLog:
+def load_log(path: str | Path, fmt: str = "auto", strategy: str | None = None,
+             mapping: str | Path | None = None, time_zone: str | None = None) -> LoadedLog:
     """Read any supported call log into a validated :class:`CallLog`."""
-    from sim.calibration.adapters import FORMATS, detect_format, from_dialsim
+    from sim.calibration.adapters import FORMATS, detect_format, from_dialsim, from_hubspot, from_vicidial
 
     path = Path(path)
     if fmt not in FORMATS:
@@ -48,13 +50,24 @@ def load_log(path: str | Path, fmt: str = "auto", strategy: str | None = None) -
                          context.get("log_end_s"), context.get("strategy"))
     if strategy is not None:
         raise UserError("--strategy: only for dialsim's calls.parquet (it holds several strategies)")
+    if mapping is not None and fmt not in ("vicidial", "hubspot"):
+        raise UserError(f"--mapping: only for VICIdial and HubSpot-style exports (this log reads as {fmt})")
+    if time_zone is not None and fmt != "hubspot":
+        raise UserError(f"--time-zone: only for HubSpot-style exports (this log reads as {fmt})")
+    if fmt == "vicidial":
+        return LoadedLog(call_log_from_table(from_vicidial(table, path, is_csv, mapping), path, is_csv),
+                         "vicidial")
+    if fmt == "hubspot":
+        generic, context = from_hubspot(table, path, is_csv, mapping, time_zone)
+        return LoadedLog(call_log_from_table(generic, path, is_csv), "hubspot",
+                         voicemail_box_known=context["voicemail_box_known"])
     return LoadedLog(call_log_from_table(table, path, is_csv), "generic")
 
 
 def fit_log(loaded: LoadedLog, name: str, source: str) -> FitOutcome:
     """Estimate what the log carries and build the commented scenario."""
     defaults = build_scenario({"schema_version": 1}).resolved()
-    fit = fit_call_log(loaded.log, defaults, loaded.log_end_s)
+    fit = fit_call_log(loaded.log, defaults, loaded.log_end_s, loaded.voicemail_box_known)
     strategy = infer_strategy(loaded.log)
     if strategy is None:
         fit.warnings.append("the log mixes messages and silent hang-ups in no pattern dialsim "
