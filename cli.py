@@ -336,6 +336,7 @@ def fit(
     strategy: Annotated[Optional[str], typer.Option("--strategy", "-s", help="dialsim calls.parquet: the strategy to read.")] = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Scenario name (default: the output file's stem).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing output file.")] = False,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Also write OUTPUT-fit.html and OUTPUT-fit.png: the log beside a simulation of the fitted scenario.")] = True,
 ):
     """Estimate a scenario from a team's call log; each value with its 95% interval."""
     from sim.calibration.pipeline import fit_log, load_log
@@ -344,11 +345,29 @@ def fit(
 
     if output.exists() and not force:
         raise UserError(f"-o {output}: the file exists; choose another name or add --force to replace it")
+    page = output.with_name(f"{output.stem}-fit.html")
+    chart = output.with_name(f"{output.stem}-fit.png")
+    if report and not force:
+        for path in (page, chart):
+            if path.exists():
+                raise UserError(f"{path}: the file exists; add --force to replace it, or --no-report")
     loaded = load_log(call_log, fmt, strategy, mapping, time_zone)
     outcome = fit_log(loaded, name or output.stem, str(call_log))
     write_text_atomic(outcome.toml, output, force=force)
     for line in fit_lines(outcome, str(output)):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if report:
+        from sim.experiment.fitcheck import simulate_fitted
+        from sim.present.fit_report import render_chart, render_fit_report
+
+        simulated = simulate_fitted(outcome)
+        png = render_chart(loaded.log, simulated, f"{call_log.name}: the log and the fitted scenario")
+        write_text_atomic(render_fit_report(outcome, simulated, call_log.name, output.name, png)
+                          .replace("\r", ""), page, force=True)
+        from sim.present.plots import write_bytes_atomic
+
+        write_bytes_atomic(png, chart)
+        out.print(f"report: {page} (chart: {chart.name})", highlight=False, soft_wrap=True)
     err.print(f"next: dialsim run {output}", highlight=False)
 
 

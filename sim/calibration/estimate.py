@@ -232,9 +232,8 @@ def _read_settings(log: CallLog, fit: Fit) -> None:
         fit.settings.append(Setting("calendar.break_start", _clock((first + gap_start) * 900), "no dials"))
         fit.settings.append(Setting("calendar.break_end", _clock((first + gap_start + gap_len) * 900), "no dials"))
     else:
-        fit.uninformed.append(("calendar.break_start", "the log shows no break, but a TOML file cannot "
-                               "say null: add --set calendar.break_start=null --set "
-                               "calendar.break_end=null when you run it"))
+        fit.settings.append(Setting("calendar.break_start", "none", "no 30-minute gap in the dials"))
+        fit.settings.append(Setting("calendar.break_end", "none", "no 30-minute gap in the dials"))
     attempts = log.attempt[out]
     fit.settings.append(Setting("cadence.max_attempts", int(attempts.max()), "most dials to one prospect"))
     # gaps between a prospect's successive dials, and dials per prospect per day
