@@ -16,20 +16,21 @@ def _num(x: float) -> str:
 
 
 def _short(key: str) -> str:
-    return key.replace("prospects.segments.0.", "segment.").replace("conversation.", "conv.")
+    return key.replace("prospects.segments.0.", "segment.")
 
 
 def fit_lines(outcome, written: str, width: int = 80) -> list[str]:
     """Lines for the terminal: estimates, settings read, what was not informed, warnings."""
     fit, log = outcome.fit, outcome.loaded.log
-    lines = [f"{log.source}: {len(log):,} calls, {log.n_prospects:,} prospects "
-             f"({outcome.loaded.format} format); wrote {written}", ""]
-    lines.append(f"{'fitted value':<36} {'estimate':>10} {'95% interval':>21} {'n':>9}")
+    lines = textwrap.wrap(f"{log.source}: {len(log):,} calls, {log.n_prospects:,} prospects "
+                          f"({outcome.loaded.format} format); wrote {written}", width,
+                          break_long_words=False, break_on_hyphens=False) + [""]
+    lines.append(f"{'fitted value':<38} {'estimate':>9} {'95% interval':>19} {'n':>8}")
     for est in fit.estimates:
         if est.key.startswith("prospects.hourly_availability"):
             continue
         interval = f"{_num(est.low)} - {_num(est.high)}"
-        lines.append(f"{_short(est.key)[:36]:<36} {_num(est.value):>10} {interval:>21} {est.n:>9,}")
+        lines.append(f"{_short(est.key)[:38]:<38} {_num(est.value):>9} {interval:>19} {est.n:>8,}")
     hours = fit.estimate("prospects.hourly_availability")
     if hours is not None:
         lines += textwrap.wrap("hourly availability: " + hours.note, width, subsequent_indent="  ")
