@@ -224,3 +224,45 @@ def test_coverage_over_seeds_is_near_95_percent(tmp_path):
     assert binom.cdf(hits, total, 0.95) > 0.005, (hits, total, {k: v for k, v in per_key.items() if not all(v)})
     worst = {k: v for k, v in per_key.items() if len(v) - sum(v) >= 3}
     assert not worst, worst
+
+
+def test_callbacks_are_censored_at_the_reach(tmp_path):
+    """A reached prospect does not call back: half the prospects are reached 3 h after
+    their message, before most callbacks (median 5 h) would come. Counting those as
+    'no callback' would put p(callback | message) near 0.17; the censored likelihood
+    must find the 0.3 that made the log."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.calibration.calllog import read_call_log
+    from sim.calibration.estimate import fit_call_log
+
+    rng = np.random.default_rng(5)
+    n, q, t0 = 4000, 0.3, 1767604800  # 2026-01-05 09:00 UTC
+    delay_s = 3600 * 5.0 * np.exp(0.5 * rng.standard_normal(n))
+    calls = rng.random(n) < q
+    reached = np.arange(n) % 2 == 0
+    seen = calls & ~(reached & (delay_s > 3 * 3600))
+    prospect, start, direction, outcome, attempt = [], [], [], [], []
+
+    def add(p, t, d, o, a):
+        prospect.append(f"p{p}"), start.append(int(t)), direction.append(d), outcome.append(o), attempt.append(a)
+
+    for p in range(n):
+        add(p, t0 + 60 * (p % 400), "outbound", "voicemail_left", 1)
+        if reached[p]:
+            add(p, t0 + 60 * (p % 400) + 3 * 3600, "outbound", "connect", 2)
+        if seen[p]:
+            add(p, t0 + 60 * (p % 400) + delay_s[p], "inbound", "inbound_connect", 1)
+    table = pa.table({"prospect_id": prospect,
+                      "start_time": pa.array(start, type=pa.timestamp("s", tz="UTC")),
+                      "direction": direction, "outcome": outcome, "attempt": attempt})
+    pq.write_table(table, tmp_path / "log.parquet")
+    defaults = build_scenario({"schema_version": 1}).resolved()
+    log = read_call_log(tmp_path / "log.parquet")
+    fit = fit_call_log(log, defaults, log_end_s=t0 + 30 * 86400)
+    est = fit.estimate("callbacks.p_callback")
+    p_listen = defaults["callbacks"]["p_listen"]
+    assert est.low * p_listen <= q <= est.high * p_listen, (est.low * p_listen, est.high * p_listen)
+    delay = fit.estimate("callbacks.delay_h.median")
+    assert delay.low <= 5.0 <= delay.high
