@@ -165,3 +165,23 @@ def test_docs_list_every_column_of_the_generic_schema():
     doc = (ROOT / "docs" / "calibration.md").read_text()
     for name, required, _types, _meaning in COLUMNS:
         assert re.search(rf"^\| `{name}` \| {'yes' if required else 'no'} \|", doc, re.M), name
+
+
+def test_a_log_without_outbound_dials_is_refused(tmp_path):
+    path = write_csv(tmp_path, ["p1,2026-03-03T12:10:00-05:00,inbound,inbound_connect"],
+                     "prospect_id,start_time,direction,outcome")
+    with pytest.raises(UserError, match=r"log\.csv, column direction: the log has no outbound dials"):
+        read_call_log(path)
+
+
+def test_a_tiny_log_still_fits_to_a_valid_scenario_that_says_what_it_lacks(tmp_path):
+    out = tmp_path / "team.toml"
+    result = CliRunner().invoke(app, ["fit", str(write_csv(tmp_path, GOOD_ROWS)), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    import tomllib
+
+    from sim.scenario.schema import build_scenario
+
+    build_scenario(tomllib.loads(out.read_text()), "team.toml")
+    text = out.read_text()
+    assert "prospects.segments.0.reachability: fewer than 100 dials or 10 live answers" in text

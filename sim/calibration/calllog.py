@@ -290,6 +290,8 @@ def call_log_from_table(table: pa.Table, path: Path | str, is_csv: bool = False)
     if given_attempt is not None and np.isnan(given_attempt).any():
         where.fail(int(np.flatnonzero(np.isnan(given_attempt))[0]), "attempt", "is empty")
     _order_and_check(log, given_attempt, where)
+    if not (log.direction == 0).any():
+        where.fail(None, "direction", "the log has no outbound dials (nothing to fit a dialer from)")
     return log
 
 
