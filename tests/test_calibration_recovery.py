@@ -266,3 +266,18 @@ def test_callbacks_are_censored_at_the_reach(tmp_path):
     assert est.low * p_listen <= q <= est.high * p_listen, (est.low * p_listen, est.high * p_listen)
     delay = fit.estimate("callbacks.delay_h.median")
     assert delay.low <= 5.0 <= delay.high
+
+
+def test_large_lists_take_the_warm_start_and_bhhh_path_to_the_same_estimates(fitted, monkeypatch):
+    """Above 2 x WARM_START_PROSPECTS prospects the live-answer fit starts from a subset
+    and finishes with BHHH steps; it must land where plain L-BFGS does."""
+    import sim.calibration.estimate as estimate
+
+    path, outcome = fitted
+    monkeypatch.setattr(estimate, "WARM_START_PROSPECTS", 1000)
+    fast = fit_log(load_log(path), "team", str(path)).fit
+    for key in ("prospects.segments.0.reachability", "prospects.segments.0.reachability_concentration",
+                "screening.answer_mult_per_silent_miss", "screening.answer_mult_per_voicemail"):
+        slow_est, fast_est = outcome.fit.estimate(key), fast.estimate(key)
+        assert fast_est.value == pytest.approx(slow_est.value, rel=1e-3), key
+        assert fast_est.high - fast_est.low == pytest.approx(slow_est.high - slow_est.low, rel=1e-2), key
