@@ -139,6 +139,15 @@ def test_every_identifiable_parameter_is_covered_by_its_interval(fitted):
     # more has probability below 1% (for 28 intervals: 5 or more misses)
     assert len(covered) >= 25
     assert binom.sf(len(missed) - 1, len(covered), 0.05) > 0.01, missed
+    # and no estimate is grossly off: each within twice its half-width of the truth
+    # (about 3.9 standard errors, missed by chance with probability ~1e-4 per key)
+    expected = truths()
+    expected.update(reachability_truths(outcome.fit))
+    expected.update(hour_truths(outcome.fit))
+    for key, value in expected.items():
+        est = outcome.fit.estimate(key)
+        half = (est.high - est.value) if value > est.value else (est.value - est.low)
+        assert abs(value - est.value) <= 2 * half, (key, value, est.low, est.high)
 
 
 def test_settings_and_fixed_values_are_read_exactly(fitted):
