@@ -187,6 +187,7 @@ def fit_call_log(log: CallLog, defaults: dict, log_end_s: float | None = None,
     fit = Fit()
     fit.rates = observed_rates(log)
     _read_settings(log, fit)
+    _read_segments(log, fit)
     _fit_bad_numbers(log, fit)
     if voicemail_box_known:
         _fit_voicemail_box(log, fit)
@@ -277,32 +278,62 @@ def _first_dial_rows(log: CallLog) -> np.ndarray:
     return np.flatnonzero((log.direction == 0) & (log.attempt == 1))
 
 
+def _row_segments(log: CallLog) -> tuple[np.ndarray, list[str]]:
+    """Each call's list segment (index) and the segment names."""
+    of_prospect, names = prospect_segments(log)
+    return of_prospect[log.prospect], names
+
+
+def _read_segments(log: CallLog, fit: Fit) -> None:
+    """With a segment column: each segment's name and its share of the prospects dialled."""
+    of_prospect, names = prospect_segments(log)
+    if len(names) < 2:
+        return
+    dialled = np.unique(log.prospect[log.direction == 0])
+    counts = np.bincount(of_prospect[dialled], minlength=len(names))
+    for i, name in enumerate(names):
+        fit.settings.append(Setting(f"{segment_key(i)}.name", str(name), "segment column"))
+        fit.settings.append(Setting(f"{segment_key(i)}.weight", round(float(counts[i]) / counts.sum(), 4),
+                                    "its share of the prospects dialled"))
+
+
 def _fit_bad_numbers(log: CallLog, fit: Fit) -> None:
     first = _first_dial_rows(log)
-    bad = log.outcome[first] == OUTCOME_CODE["bad_number"]
-    fit.estimates.append(binomial(f"{SEGMENT}.p_bad_number", int(bad.sum()), first.size,
-                                  "prospects dialled", "One dial, step 2: bad number (per prospect)"))
+    segment, names = _row_segments(log)
+    for i in range(len(names)):
+        rows = first[segment[first] == i]
+        if rows.size == 0:
+            continue
+        bad = log.outcome[rows] == OUTCOME_CODE["bad_number"]
+        fit.estimates.append(binomial(f"{segment_key(i)}.p_bad_number", int(bad.sum()), rows.size,
+                                      "prospects dialled", "One dial, step 2: bad number (per prospect)"))
 
 
 def _fit_voicemail_box(log: CallLog, fit: Fit) -> None:
-    vm = int(log.is_outcome(*VOICEMAIL_OUTCOMES).sum())
-    none = int(log.is_outcome("no_answer").sum())
-    if vm + none == 0:
-        fit.uninformed.append((f"{SEGMENT}.p_voicemail_box", "no unanswered dials in the log"))
-        return
-    fit.estimates.append(binomial(f"{SEGMENT}.p_voicemail_box", vm, vm + none, "unanswered dials",
-                                  "One dial, step 4: voicemail, else no answer"))
+    segment, names = _row_segments(log)
+    vm_rows, none_rows = log.is_outcome(*VOICEMAIL_OUTCOMES), log.is_outcome("no_answer")
+    for i in range(len(names)):
+        vm = int((vm_rows & (segment == i)).sum())
+        none = int((none_rows & (segment == i)).sum())
+        if vm + none == 0:
+            fit.uninformed.append((f"{segment_key(i)}.p_voicemail_box", "no unanswered dials in the log"))
+            continue
+        fit.estimates.append(binomial(f"{segment_key(i)}.p_voicemail_box", vm, vm + none, "unanswered dials",
+                                      "One dial, step 4: voicemail, else no answer"))
 
 
 def _fit_right_party(log: CallLog, fit: Fit) -> None:
-    right = int(log.is_outcome("connect").sum())
-    gk = int(log.is_outcome("gatekeeper").sum())
-    if right + gk == 0:
-        fit.uninformed.append((f"{SEGMENT}.p_right_party", "no live answers bridged to a rep"))
-        return
-    fit.estimates.append(binomial(f"{SEGMENT}.p_right_party", right, right + gk,
-                                  "live answers bridged to a rep",
-                                  "One dial: a bridged live answer is the prospect with p_right_party"))
+    segment, names = _row_segments(log)
+    connect, gatekeeper = log.is_outcome("connect"), log.is_outcome("gatekeeper")
+    for i in range(len(names)):
+        right = int((connect & (segment == i)).sum())
+        gk = int((gatekeeper & (segment == i)).sum())
+        if right + gk == 0:
+            fit.uninformed.append((f"{segment_key(i)}.p_right_party", "no live answers bridged to a rep"))
+            continue
+        fit.estimates.append(binomial(f"{segment_key(i)}.p_right_party", right, right + gk,
+                                      "live answers bridged to a rep",
+                                      "One dial: a bridged live answer is the prospect with p_right_party"))
 
 
 def _fit_ring(log: CallLog, fit: Fit, defaults: dict) -> tuple[float, float]:
@@ -415,9 +446,31 @@ class LiveAnswerData:
     hour_index: np.ndarray  # index into ``hours`` (0 = the reference hour)
     hours: list[int]  # local hour of each multiplier; hours[0] is the reference
     n_prospects: int
+    segment: np.ndarray | None = None  # per prospect index: its list segment (0..K-1)
+    n_segments: int = 1
 
 
-def live_answer_data(log: CallLog) -> LiveAnswerData:
+def prospect_segments(log: CallLog) -> tuple[np.ndarray, list[str]]:
+    """Each prospect code's segment (that of its first call) and the segment names.
+
+    Without a ``segment`` column every prospect is in one segment, ``all``.
+    """
+    if log.segment is None:
+        return np.zeros(log.n_prospects, dtype=np.int64), ["all"]
+    starts = np.flatnonzero(np.r_[True, log.prospect[1:] != log.prospect[:-1]])
+    of_prospect = np.zeros(log.n_prospects, dtype=np.int64)
+    of_prospect[log.prospect[starts]] = log.segment[starts]
+    used = np.unique(of_prospect)
+    renumber = np.zeros(len(log.segment_names), dtype=np.int64)
+    renumber[used] = np.arange(used.size)
+    return renumber[of_prospect], [log.segment_names[i] for i in used]
+
+
+def segment_key(index: int) -> str:
+    return f"prospects.segments.{index}"
+
+
+def live_answer_data(log: CallLog, segment_of_prospect: np.ndarray | None = None) -> LiveAnswerData:
     out = log.direction == 0
     miss = out & log.is_outcome(*SILENT_MISS_OUTCOMES)
     left = out & log.is_outcome("voicemail_left")
@@ -426,7 +479,9 @@ def live_answer_data(log: CallLog) -> LiveAnswerData:
     observed = out & ~log.is_outcome("bad_number", "cancelled")
     hour = (np.floor(((log.t_s + log.local_offset_s()) % DAY_S) / 3600.0)).astype(np.int64)
     rows = np.flatnonzero(observed)
-    _, group = np.unique(log.prospect[rows], return_inverse=True)
+    codes, group = np.unique(log.prospect[rows], return_inverse=True)
+    segment = (segment_of_prospect[codes] if segment_of_prospect is not None
+               else np.zeros(codes.size, dtype=np.int64))
     h = hour[rows]
     counts = np.bincount(h, minlength=24)
     reference = int(np.argmax(counts))
@@ -436,7 +491,8 @@ def live_answer_data(log: CallLog) -> LiveAnswerData:
         index_of[hh] = i
     return LiveAnswerData(group.astype(np.int64), log.is_outcome(*LIVE_OUTCOMES)[rows],
                           s_before[rows].astype(float), m_before[rows].astype(float),
-                          index_of[h], [reference, *own], int(group.max()) + 1 if rows.size else 0)
+                          index_of[h], [reference, *own], int(group.max()) + 1 if rows.size else 0,
+                          segment.astype(np.int64), int(segment.max()) + 1 if segment.size else 1)
 
 
 def subset_prospects(data: LiveAnswerData, n: int, seed: int = 0) -> LiveAnswerData:
@@ -447,7 +503,8 @@ def subset_prospects(data: LiveAnswerData, n: int, seed: int = 0) -> LiveAnswerD
     rows = chosen[data.group]
     _, group = np.unique(data.group[rows], return_inverse=True)
     return LiveAnswerData(group.astype(np.int64), data.live[rows], data.silent_misses_before[rows],
-                          data.messages_before[rows], data.hour_index[rows], data.hours, n)
+                          data.messages_before[rows], data.hour_index[rows], data.hours, n,
+                          data.segment[chosen], data.n_segments)
 
 
 class LiveAnswerModel:
@@ -455,13 +512,14 @@ class LiveAnswerModel:
 
     P(a person picks up dial j of prospect p) =
         min(1, x_p a[hour_j]) x min(1, p_pickup s^S_j m^M_j) x P(ring delay < timeout)
-    with x_p ~ Beta(mean mu, concentration k) the prospect's reachability, ``a`` the
+    with x_p ~ Beta(mean mu, concentration k) the prospect's reachability (mean and
+    concentration per list segment), ``a`` the
     hourly availability (1 at the reference hour), S_j earlier silent misses and M_j
     earlier messages left; p_pickup and the ring probability are known constants. A
     message is heard with p_listen, so m = 1 - p_listen + p_listen x
     answer_mult_per_voicemail. x_p is integrated out per prospect (Gauss-Legendre in
     sqrt(x), 16 nodes), so prospects who rarely answer are not mistaken for screening.
-    Parameters (unbounded scale): logit mu, log k, log s, log m, log a[h].
+    Parameters (unbounded scale): logit mu and log k per segment, log s, log m, log a[h].
     """
 
     NODES = 16
@@ -492,11 +550,16 @@ class LiveAnswerModel:
             self.chunks.append((lo, hi, k, k_hi, starts[k:k_hi] - lo, np.diff(cut)))
             k = k_hi
         self.n_hours = len(data.hours)
-        self.names = ["reachability", "concentration"] + (["silent_miss_mult"] if fit_s else []) \
-            + (["message_mult"] if fit_m else []) + [f"hour_{h}" for h in data.hours[1:]]
+        self.k_seg = data.n_segments
+        self.seg = data.segment if data.segment is not None else np.zeros(data.n_prospects, dtype=np.int64)
+        self.names = ([f"reachability_{i}" for i in range(self.k_seg)]
+                      + [f"concentration_{i}" for i in range(self.k_seg)]
+                      + (["silent_miss_mult"] if fit_s else []) + (["message_mult"] if fit_m else [])
+                      + [f"hour_{h}" for h in data.hours[1:]])
 
     def unpack(self, theta):
-        i = 2
+        k = self.k_seg
+        i = 2 * k
         log_s = log_m = 0.0
         if self.fit_s:
             log_s = theta[i]
@@ -505,7 +568,7 @@ class LiveAnswerModel:
             log_m = theta[i]
             i += 1
         log_a = np.r_[0.0, theta[i:]]
-        return theta[0], theta[1], log_s, log_m, log_a
+        return np.asarray(theta[:k]), np.asarray(theta[k:2 * k]), log_s, log_m, log_a
 
     def value_and_grad(self, theta, per_prospect: bool = False):
         """Log-likelihood and its gradient; with ``per_prospect``, the gradient is the
@@ -515,10 +578,10 @@ class LiveAnswerModel:
 
         d = self.d
         logit_mu, log_k, log_s, log_m, log_a = self.unpack(theta)
-        mu, k = float(expit(logit_mu)), math.exp(log_k)
+        mu, k = expit(logit_mu), np.exp(log_k)  # per segment
         a, b = mu * k, (1 - mu) * k
-        lw = self.log_base + beta.logpdf(self.x, a, b)
-        lw = lw - logsumexp(lw)
+        lw = self.log_base[None, :] + beta.logpdf(self.x[None, :], a[:, None], b[:, None])
+        lw = lw - logsumexp(lw, axis=1)[:, None]  # (segments, nodes)
         hour_mult = np.exp(log_a)[d.hour_index]
         log_pick = self.log_pickup + d.silent_misses_before * log_s + d.messages_before * log_m
         pick_capped = log_pick >= 0.0  # pick-up probability at its cap of 1
@@ -536,7 +599,7 @@ class LiveAnswerModel:
             # d term / d log P: 1 for a live answer, -P / (1 - P) otherwise
             slope = np.where(live[:, None], 1.0, -prob / (1.0 - prob))
             kept.append((slope, avail_capped))
-        big += lw[None, :]
+        big += lw[self.seg]
         top = big.max(axis=1)
         post = np.exp(big - top[:, None])
         norm = post.sum(axis=1)
@@ -552,16 +615,21 @@ class LiveAnswerModel:
             weighted[avail_capped] = 0.0
             e_hour[lo:hi] = weighted.sum(axis=1)
         e_pick[pick_capped] = 0.0
-        # mean and concentration act through the node weights
-        dlp_da = np.log(self.x) - digamma(a) + digamma(a + b)
-        dlp_db = np.log1p(-self.x) - digamma(b) + digamma(a + b)
+        # mean and concentration act through the node weights of the prospect's segment
+        dlp_da = np.log(self.x)[None, :] - digamma(a)[:, None] + digamma(a + b)[:, None]
+        dlp_db = np.log1p(-self.x)[None, :] - digamma(b)[:, None] + digamma(a + b)[:, None]
         w = np.exp(lw)
-        dlw_da = dlp_da - (w * dlp_da).sum()
-        dlw_db = dlp_db - (w * dlp_db).sum()
+        dlw_da = dlp_da - (w * dlp_da).sum(axis=1)[:, None]
+        dlw_db = dlp_db - (w * dlp_db).sum(axis=1)[:, None]
+        seg = self.seg
+        d_da = np.einsum("pg,pg->p", post, dlw_da[seg])  # per prospect
+        d_db = np.einsum("pg,pg->p", post, dlw_db[seg])
+        d_mu = (d_da - d_db) * (k * mu * (1 - mu))[seg]  # d / d logit mu of its segment
+        d_k = d_da * a[seg] + d_db * b[seg]  # d / d log k
         if per_prospect:
             n, group = d.n_prospects, d.group
-            d_da, d_db = post @ dlw_da, post @ dlw_db
-            columns = [d_da * k * mu * (1 - mu) - d_db * k * mu * (1 - mu), d_da * a + d_db * b]
+            columns = [np.where(seg == i, d_mu, 0.0) for i in range(self.k_seg)]
+            columns += [np.where(seg == i, d_k, 0.0) for i in range(self.k_seg)]
             if self.fit_s:
                 columns.append(np.bincount(group, weights=e_pick * d.silent_misses_before, minlength=n))
             if self.fit_m:
@@ -570,9 +638,8 @@ class LiveAnswerModel:
                                   minlength=n * self.n_hours).reshape(n, self.n_hours)
             columns.extend(by_hour[:, 1:].T)
             return total, np.column_stack(columns)
-        col = post.sum(axis=0)
-        d_da, d_db = float(col @ dlw_da), float(col @ dlw_db)
-        grads = [d_da * k * mu * (1 - mu) - d_db * k * mu * (1 - mu), d_da * a + d_db * b]
+        grads = [*np.bincount(seg, weights=d_mu, minlength=self.k_seg),
+                 *np.bincount(seg, weights=d_k, minlength=self.k_seg)]
         if self.fit_s:
             grads.append(float(e_pick @ d.silent_misses_before))
         if self.fit_m:
@@ -615,7 +682,9 @@ def _fit_live_answers(log: CallLog, fit: Fit, defaults: dict, timeout_s: float, 
     from scipy.optimize import minimize
     from scipy.special import expit, logit
 
-    data = live_answer_data(log)
+    segment_of, names = prospect_segments(log)
+    data = live_answer_data(log, segment_of)
+    k_seg = data.n_segments
     seg = defaults["prospects"]["segments"][0]
     p_listen = float(defaults["callbacks"]["p_listen"])
     n_dials, n_live = data.live.size, int(data.live.sum())
@@ -633,10 +702,13 @@ def _fit_live_answers(log: CallLog, fit: Fit, defaults: dict, timeout_s: float, 
     fit_s = bool((data.silent_misses_before > 0).any())
     fit_m = bool((data.messages_before > 0).any())
     model = LiveAnswerModel(data, pickup, p_ring, fit_s, fit_m)
-    mu0 = min(max(raw / kappa, 0.02), 0.9)
-    theta0 = np.r_[logit(mu0), math.log(5.0), [0.0] * fit_s, [0.0] * fit_m, [0.0] * (len(data.hours) - 1)]
-    bounds = [(-7, 7), (math.log(0.1), math.log(2000.0))] + [(-4, 2.5)] * (fit_s + fit_m) \
-        + [(-5, 3)] * (len(data.hours) - 1)
+    live_by_segment = np.bincount(data.segment[data.group], weights=data.live, minlength=k_seg)
+    dials_by_segment = np.bincount(data.segment[data.group], minlength=k_seg)
+    mu0 = np.clip(live_by_segment / np.maximum(dials_by_segment, 1) / kappa, 0.02, 0.9)
+    theta0 = np.r_[logit(mu0), [math.log(5.0)] * k_seg, [0.0] * fit_s, [0.0] * fit_m,
+                   [0.0] * (len(data.hours) - 1)]
+    bounds = [(-7, 7)] * k_seg + [(math.log(0.1), math.log(2000.0))] * k_seg \
+        + [(-4, 2.5)] * (fit_s + fit_m) + [(-5, 3)] * (len(data.hours) - 1)
 
     def objective(theta):
         value, grad = model.value_and_grad(theta)
@@ -669,17 +741,22 @@ def _fit_live_answers(log: CallLog, fit: Fit, defaults: dict, timeout_s: float, 
         lo, hi = theta[i] - Z95 * se[i], theta[i] + Z95 * se[i]
         return transform(theta[i]), transform(lo), transform(hi)
 
-    n = data.n_prospects
-    v, lo, hi = interval(0, lambda z: float(expit(z)))
-    fit.estimates.append(Estimate(f"{SEGMENT}.reachability", v, lo, hi, n, "prospects", rule_live,
-                                  f"with p_pickup = {pickup:g} and P(ring delay < timeout) = {p_ring:.3f}: "
-                                  "the log identifies only reachability x p_pickup"))
-    v, lo, hi = interval(1, math.exp)
-    at_bound = theta[1] >= math.log(2000.0) - 1e-3
-    fit.estimates.append(Estimate(f"{SEGMENT}.reachability_concentration", v, lo, hi, n, "prospects",
-                                  "The list: reachability ~ Beta(mean, concentration)",
-                                  "at the fit's upper bound: prospects look alike" if at_bound else ""))
-    i = 2
+    per_segment = np.bincount(data.segment, minlength=k_seg)
+    for s_index in range(k_seg):
+        n = int(per_segment[s_index])
+        key = segment_key(s_index)
+        v, lo, hi = interval(s_index, lambda z: float(expit(z)))
+        fit.estimates.append(Estimate(f"{key}.reachability", v, lo, hi, n, "prospects", rule_live,
+                                      f"with p_pickup = {pickup:g} and P(ring delay < timeout) = "
+                                      f"{p_ring:.3f}: the log identifies only reachability x p_pickup"))
+        v, lo, hi = interval(k_seg + s_index, math.exp)
+        at_bound = theta[k_seg + s_index] >= math.log(2000.0) - 1e-3
+        fit.estimates.append(Estimate(f"{key}.reachability_concentration", v, lo, hi, n, "prospects",
+                                      "The list: reachability ~ Beta(mean, concentration)",
+                                      "at the fit's upper bound: prospects look alike" if at_bound else ""))
+        if pickup != float(seg["p_pickup"]) and s_index > 0:
+            fit.settings.append(Setting(f"{key}.p_pickup", _r(pickup, 3), "as segment 0"))
+    i = 2 * k_seg
     warn_screening = False
     if fit_s:
         v, lo, hi = interval(i, math.exp)

@@ -72,7 +72,12 @@ def fitted_scenario(fit: Fit, defaults: dict, name: str, description: str,
     """The fitted scenario as plain data, validated by the schema."""
     data = copy.deepcopy(defaults)
     data["name"], data["description"] = name, description
-    for key, value in _assignments(fit).items():
+    assignments = _assignments(fit)
+    indices = [int(k.split(".")[2]) for k in assignments if k.startswith("prospects.segments.")]
+    segments = data["prospects"]["segments"]
+    while len(segments) < max(indices, default=0) + 1:  # one table per segment the log names
+        segments.append({**copy.deepcopy(segments[0]), "name": f"segment{len(segments)}"})
+    for key, value in assignments.items():
         apply_override(data, key.split("."), value, "fit")
     if strategy is not None:
         others = [s for s in ("never", "always", "rotate") if s != strategy["name"]]
@@ -125,11 +130,11 @@ def scenario_toml(fit: Fit, data: dict, source: str, strategy: dict | None) -> s
                   f"strategies = {_toml([s if len(s) > 1 else s['name'] for s in data['strategies']])}"]
     lines.append("")
     sections: dict[str, list[str]] = {}
-    segment_keys: list[str] = []
+    segment_keys: dict[int, list[str]] = {}
     zones = None
     for key, value in values.items():
-        if key.startswith("prospects.segments.0."):
-            segment_keys.append(key)
+        if key.startswith("prospects.segments."):
+            segment_keys.setdefault(int(key.split(".")[2]), []).append(key)
             continue
         if key == "prospects.time_zones":
             zones = value
@@ -147,9 +152,13 @@ def scenario_toml(fit: Fit, data: dict, source: str, strategy: dict | None) -> s
     if zones:
         for zone in zones:
             lines += ["[[prospects.time_zones]]", *(f"{k} = {_toml(v)}" for k, v in zone.items()), ""]
-    if segment_keys:
-        lines += ["[[prospects.segments]]", 'name = "all"']
-        for key in segment_keys:
+    for index in sorted(segment_keys):
+        keys = segment_keys[index]
+        name = values.get(f"prospects.segments.{index}.name", "all")
+        lines += ["[[prospects.segments]]", f"name = {_toml(name)}"]
+        for key in keys:
+            if key.endswith(".name"):
+                continue
             lines += [f"# {c}" for c in comments.get(key, [])]
             lines.append(f"{key.rsplit('.', 1)[1]} = {_toml(values[key])}")
         lines.append("")

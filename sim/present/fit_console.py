@@ -16,7 +16,7 @@ def _num(x: float) -> str:
 
 
 def _short(key: str) -> str:
-    return key.replace("prospects.segments.0.", "segment.")
+    return key.replace("prospects.segments.", "segments.")
 
 
 def fit_lines(outcome, written: str, width: int = 80) -> list[str]:
