@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import binom, norm
+from scipy.stats import binom
 
 from sim.analysis.observables import observable_rates
 from sim.calibration.pipeline import fit_log, load_log

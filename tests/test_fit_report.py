@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
-
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from cli import app

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 from scipy.stats import binom
 from typer.testing import CliRunner
