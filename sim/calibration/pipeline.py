@@ -51,7 +51,8 @@ def load_log(path: str | Path, fmt: str = "auto", strategy: str | None = None,
     if strategy is not None:
         raise UserError("--strategy: only for dialsim's calls.parquet (it holds several strategies)")
     if mapping is not None and fmt not in ("vicidial", "hubspot"):
-        raise UserError(f"--mapping: only for VICIdial and HubSpot-style exports (this log reads as {fmt})")
+        raise UserError(f"--mapping: only for VICIdial and HubSpot-style exports (this log reads as "
+                        f"{fmt}; name its format with --format vicidial or --format hubspot)")
     if time_zone is not None and fmt != "hubspot":
         raise UserError(f"--time-zone: only for HubSpot-style exports (this log reads as {fmt})")
     if fmt == "vicidial":
