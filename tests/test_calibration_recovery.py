@@ -74,6 +74,10 @@ def truths(truth: dict = TRUTH) -> dict[str, float]:
         "callbacks.p_callback_missed_call": cb["p_callback_missed_call"],
         "callbacks.delay_h.median": cb["delay_h"]["median"],
         "callbacks.delay_h.sigma": cb["delay_h"]["sigma"],
+        # left at their defaults in TRUTH: missed callbacks and the reps' return calls
+        "callbacks.p_message_on_missed_callback": 0.5,
+        "callbacks.return_call_answer_prob": 0.6,
+        "callbacks.return_call_half_life_h": 8.0,
     }
     for key in ("talk_s", "gatekeeper_talk_s", "inbound_talk_s"):
         out[f"conversation.{key}.median"] = c[key]["median"]

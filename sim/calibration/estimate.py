@@ -128,6 +128,16 @@ def wald_se(hess_of_negloglik: np.ndarray) -> np.ndarray:
     return np.where(diag > 0, np.sqrt(np.abs(diag)), np.nan)
 
 
+def wald_interval(theta: float, se: float, transform) -> tuple[float, float, float]:
+    """(estimate, low, high) of ``transform(theta)``: a 95% Wald interval on theta's scale.
+
+    A singular information (se NaN) leaves the estimate and gives a NaN interval."""
+    value = float(transform(theta))
+    if not np.isfinite(se):
+        return value, math.nan, math.nan
+    return value, float(transform(theta - Z95 * se)), float(transform(theta + Z95 * se))
+
+
 def ratio_rate(name: str, num: np.ndarray, den: np.ndarray, prospect: np.ndarray,
                n_prospects: int) -> Rate:
     """sum(num) / sum(den) with a 95% interval clustered by prospect (delta method).
@@ -200,6 +210,7 @@ def fit_call_log(log: CallLog, defaults: dict, log_end_s: float | None = None,
     _fit_live_answers(log, fit, defaults, timeout_s, p_ring)
     _fit_callbacks(log, fit, defaults, log_end_s)
     _fit_opt_outs(log, fit, defaults)
+    _fit_returns(log, fit, log_end_s)
     return fit
 
 
@@ -906,7 +917,7 @@ def _fit_callbacks(log: CallLog, fit: Fit, defaults: dict, log_end_s: float | No
         n = int(rows.size)
         if n == 0:
             continue
-        q, q_lo, q_hi = (float(expit(theta[i] + z * se[i])) for z in (0.0, -Z95, Z95))
+        q, q_lo, q_hi = wald_interval(theta[i], se[i], expit)
         k = int(np.count_nonzero(~np.isnan(delay)))
         if name == "message":
             scale = 1.0 / p_listen
@@ -919,8 +930,8 @@ def _fit_callbacks(log: CallLog, fit: Fit, defaults: dict, log_end_s: float | No
             fit.estimates.append(Estimate("callbacks.p_callback_missed_call", q, q_lo, q_hi, n,
                                           "first silent misses", rule, f"{k} callbacks"))
     i_med, i_sig = n_kinds, n_kinds + 1
-    med = (math.exp(theta[i_med] + z * se[i_med]) for z in (0.0, -Z95, Z95))
-    sig = (math.exp(theta[i_sig] + z * se[i_sig]) for z in (0.0, -Z95, Z95))
+    med = wald_interval(theta[i_med], se[i_med], math.exp)
+    sig = wald_interval(theta[i_sig], se[i_sig], math.exp)
     rule_delay = "Callbacks: delay log-normal in hours (censored at the reach or the log's end)"
     fit.estimates.append(Estimate("callbacks.delay_h.median", *med, int(seen.size), "callbacks", rule_delay))
     fit.estimates.append(Estimate("callbacks.delay_h.sigma", *sig, int(seen.size), "callbacks", rule_delay))
@@ -928,6 +939,58 @@ def _fit_callbacks(log: CallLog, fit: Fit, defaults: dict, log_end_s: float | No
     fit.distributions["callbacks.delay_h"] = {"dist": "lognormal", "median": _r(math.exp(theta[i_med])),
                                               "sigma": _r(math.exp(theta[i_sig])),
                                               **({"max": default_delay["max"]} if default_delay.get("max") else {})}
+
+
+def _fit_returns(log: CallLog, fit: Fit, log_end_s: float | None) -> None:
+    """Missed callbacks: how often the caller leaves a message, and how often the rep's
+    return call is answered as it waits (docs/model.md "Callbacks": answered with
+    return_call_answer_prob x 0.5 ^ (hours waited / return_call_half_life_h)).
+
+    A return call is paired with the prospect's latest missed callback before it.
+    A missed callback counts toward ``p_message_on_missed_callback`` only if it was
+    at least a day before the log's end (a later one may not have been returned yet).
+    """
+    from scipy.optimize import approx_fprime, minimize
+    from scipy.special import expit, logit
+
+    missed = np.flatnonzero(log.is_outcome("inbound_missed"))
+    returns = np.flatnonzero(log.direction == 2)
+    if missed.size == 0:
+        fit.uninformed.append(("callbacks.p_message_on_missed_callback", "no missed callbacks in the log"))
+        return
+    # the latest missed callback of the same prospect before each return call
+    order_key = log.prospect[missed].astype(np.float64) * 1e10 + (log.t_s[missed] - log.t_s.min())
+    return_key = log.prospect[returns].astype(np.float64) * 1e10 + (log.t_s[returns] - log.t_s.min())
+    pos = np.searchsorted(order_key, return_key, side="right") - 1
+    ok = (pos >= 0) & (log.prospect[missed[np.maximum(pos, 0)]] == log.prospect[returns])
+    end_s = float(log_end_s if log_end_s is not None else log.t_s.max())
+    early = log.t_s[missed] <= end_s - 86400.0
+    returned = np.zeros(missed.size, dtype=bool)
+    returned[pos[ok]] = True
+    if early.sum() >= 10:
+        fit.estimates.append(binomial("callbacks.p_message_on_missed_callback", int((returned & early).sum()),
+                                      int(early.sum()), "missed callbacks a day before the log's end",
+                                      "Callbacks: a missed caller leaves a message (a return call follows)"))
+    if ok.sum() < 20:
+        fit.uninformed.append(("callbacks.return_call_answer_prob", "fewer than 20 return calls"))
+        return
+    wait_h = (log.t_s[returns[ok]] - log.t_s[missed[pos[ok]]]) / 3600.0
+    answered = log.is_outcome("return_connect")[returns[ok]].astype(float)
+
+    def nll(theta):
+        p = np.clip(expit(theta[0]) * 0.5 ** (wait_h / np.exp(theta[1])), 1e-12, 1 - 1e-12)
+        return -float((answered * np.log(p) + (1 - answered) * np.log1p(-p)).sum())
+
+    start = np.array([logit(min(max(answered.mean(), 0.05), 0.95)), math.log(8.0)])
+    res = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+    se = wald_se(numeric_hessian(lambda th: approx_fprime(th, nll, 1e-6), res.x, 1e-3))
+    rule = "Callbacks: a return call is answered with return_call_answer_prob x 0.5 ^ (hours / half-life)"
+    n = int(ok.sum())
+    p0 = wald_interval(res.x[0], se[0], expit)
+    half = wald_interval(res.x[1], se[1], math.exp)
+    fit.estimates.append(Estimate("callbacks.return_call_answer_prob", *p0, n, "return calls", rule))
+    note = "" if np.isfinite(se[1]) and se[1] < 2 else "barely informed: the waits vary too little"
+    fit.estimates.append(Estimate("callbacks.return_call_half_life_h", *half, n, "return calls", rule, note))
 
 
 def _fit_opt_outs(log: CallLog, fit: Fit, defaults: dict) -> None:

@@ -26,8 +26,6 @@ NOT_IN_A_LOG = (
     ("prospects.segments.0.callback_propensity_sigma", "one callback per prospect at most: spread not identified"),
     ("callbacks.p_listen", "whether a message was heard is not in a call log"),
     ("callbacks.repeat_message_mult", "not fitted yet (needs repeated identical messages)"),
-    ("callbacks.p_message_on_missed_callback", "not fitted yet"),
-    ("callbacks.return_call_answer_prob", "not fitted yet"),
     ("opt_out.growth_per_touch", "not fitted: only first touches are used"),
     ("team.lines_per_rep", "the dialer's lines are a setting: set it (and dialer.mode) by hand"),
     ("dialer.amd", "answering-machine detection is a setting: set it by hand"),
