@@ -58,6 +58,9 @@ EXAMPLES = {
     "new": ("dialsim new my_team.toml",),
     "plot": ("dialsim plot results/baseline",),
     "report": ("dialsim report results/baseline",),
+    "fit": ("dialsim fit examples/sample_calls.csv -o team.toml",),
+    "calibrate": ("dialsim calibrate scenarios/baseline.toml --observe conversation_rate=0.04 "
+                  "--under always -o calibrated.toml",),
     "sweep": ("dialsim sweep scenarios/sweep_callback_vs_screening.toml --dry-run",
               "dialsim sweep scenarios/sweep_callback_vs_screening.toml --workers 2",
               "dialsim report results/callback_vs_screening"),
@@ -215,9 +218,10 @@ def run(
     if as_json:
         print(json.dumps(_summary_json(result, target), indent=2))
     elif not quiet:
-        from sim.present.run_console import print_run_tables
+        from sim.present.run_console import print_observables, print_run_tables
 
         print_run_tables(result, out, wide=wide)
+        print_observables(result, out)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
@@ -380,6 +384,88 @@ def sweep(
                          as_json=as_json, wide=wide, out=out, err=err,
                          connect_timeout_s=connect_timeout)
     raise typer.Exit(code=code)
+
+
+@app.command(cls=_Command, epilog=_examples("fit"))
+@user_errors
+def fit(
+    call_log: Annotated[Path, typer.Argument(metavar="CALL_LOG", help="Call log: CSV or Parquet (docs/calibration.md), or dialsim's calls.parquet.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE.toml", help="Scenario file to write (TOML).")],
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="auto, generic, dialsim, vicidial or hubspot.")] = "auto",
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", metavar="FILE.toml", help="TOML file extending a VICIdial/HubSpot status table (docs/calibration.md).")] = None,
+    time_zone: Annotated[Optional[str], typer.Option("--time-zone", metavar="OFFSET", help="HubSpot-style exports: UTC offset of times written without one, e.g. -05:00.")] = None,
+    strategy: Annotated[Optional[str], typer.Option("--strategy", "-s", metavar="NAME", help="dialsim calls.parquet: the strategy to read.")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", metavar="NAME", help="Scenario name (default: the output file's stem).")] = None,
+    force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Replace an existing output file.")] = False,
+    report: Annotated[bool, typer.Option("--report/--no-report", metavar=FLAG, help="Also write OUTPUT-fit.html and OUTPUT-fit.png: the log beside a simulation of the fitted scenario.")] = True,
+):
+    """Estimate a scenario from a team's call log; each value with its 95% interval."""
+    from sim.calibration.pipeline import fit_log, load_log
+    from sim.calibration.write import write_text_atomic
+    from sim.present.fit_console import fit_lines
+
+    if output.exists() and not force:
+        raise UserError(f"-o {output}: the file exists; choose another name or add --force to replace it")
+    page = output.with_name(f"{output.stem}-fit.html")
+    chart = output.with_name(f"{output.stem}-fit.png")
+    if report and not force:
+        for path in (page, chart):
+            if path.exists():
+                raise UserError(f"{path}: the file exists; add --force to replace it, or --no-report")
+    loaded = load_log(call_log, fmt, strategy, mapping, time_zone)
+    outcome = fit_log(loaded, name or output.stem, str(call_log))
+    write_text_atomic(outcome.toml, output, force=force)
+    for line in fit_lines(outcome, str(output)):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if report:
+        from sim.experiment.fitcheck import simulate_fitted
+        from sim.present.fit_report import render_chart, render_fit_report
+
+        simulated = simulate_fitted(outcome)
+        png = render_chart(loaded.log, simulated, f"{call_log.name}: the log and the fitted scenario")
+        write_text_atomic(render_fit_report(outcome, simulated, call_log.name, output.name, png)
+                          .replace("\r", ""), page, force=True)
+        from sim.present.plots import write_bytes_atomic
+
+        write_bytes_atomic(png, chart)
+        out.print(f"report: {page} (chart: {chart.name})", highlight=False, soft_wrap=True)
+    err.print(f"next: dialsim run {output}", highlight=False)
+
+
+@app.command(cls=_Command, epilog=_examples("calibrate"))
+@user_errors
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario TOML file to start from.")],
+    observe: Annotated[list[str], typer.Option("--observe", metavar="NAME=VALUE", help="A dashboard rate: name=value, e.g. conversation_rate=0.04 (repeatable).")],
+    under: Annotated[str, typer.Option("--under", metavar="NAME", help="The strategy the team used while measuring.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE.toml", help="Calibrated scenario file to write.")],
+    free: Annotated[Optional[list[str]], typer.Option("--free", metavar="KEY", help="The key each target may move, in --observe order (default: docs/calibration.md).")] = None,
+    replications: Annotated[int, typer.Option("--replications", "-n", min=2, metavar="N", help="Replications per trial run.")] = 4,
+    seed: Annotated[int, typer.Option("--seed", min=0, metavar="SEED", help="Seed of every trial run (common random numbers).")] = 1,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, metavar="N", help="Local worker processes.")] = 1,
+    overrides: SetOption = None,
+    force: Annotated[bool, typer.Option("--force", metavar=FLAG, help="Replace an existing output file.")] = False,
+):
+    """Adjust free parameters until the simulated rates match dashboard numbers."""
+    from sim.calibration.write import write_text_atomic
+    from sim.experiment.calibrate import calibrate as run_calibration
+    from sim.experiment.calibrate import calibrated_toml, parse_targets
+    from sim.present.calibrate_console import calibrate_lines
+    from sim.scenario.schema import read_scenario_file, with_overrides
+
+    if output.exists() and not force:
+        raise UserError(f"-o {output}: the file exists; choose another name or add --force to replace it")
+    targets = parse_targets(observe, free)
+    data = read_scenario_file(scenario)
+    if overrides:
+        data = with_overrides(data, overrides, str(scenario))
+    result = run_calibration(data, targets, under, replications=replications, seed=seed,
+                             workers=workers)
+    write_text_atomic(calibrated_toml(result, scenario.name), output, force=force)
+    for line in calibrate_lines(result, str(output)):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not result.all_met:
+        raise typer.Exit(code=1)  # written, but not every target was met (said above)
 
 
 class _WithoutPandas:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from sim.analysis.metrics import CALLS_SCHEMA, METRIC_NAMES, SUMMARY_SCHEMA
+from sim.analysis.observables import OBSERVABLE_NAMES
 
 from .conftest import SCENARIOS
 
@@ -34,7 +35,7 @@ def test_run_writes_summary_timeline_and_manifest(tmp_path):
     for strategy in ("never", "always", "rotate", "first_2"):
         assert strategy in result.output
     summary = pq.read_table(out / "summary.parquet")
-    assert summary.schema.names == SUMMARY_SCHEMA.names
+    assert summary.schema.names == SUMMARY_SCHEMA.names + list(OBSERVABLE_NAMES)
     assert summary.num_rows == 3 * 4
     assert sorted(set(summary.column("replication").to_pylist())) == [0, 1, 2]
     assert set(summary.column("seed").to_pylist()) == {5}
@@ -167,5 +168,5 @@ def test_installed_command_runs_as_a_subprocess(tmp_path):
 @pytest.mark.parametrize("doc", ["README.md", "docs/results.md"])
 def test_summary_columns_are_all_documented(doc):
     text = (Path(__file__).resolve().parents[1] / doc).read_text()
-    for name in ["strategy", "replication", "seed", *METRIC_NAMES]:
+    for name in ["strategy", "replication", "seed", *METRIC_NAMES, *OBSERVABLE_NAMES]:
         assert f"| `{name}` |" in text, f"summary column {name} is not documented in {doc}"

@@ -17,7 +17,7 @@ from cli import EXAMPLES, app
 from .conftest import SCENARIOS
 
 runner = CliRunner()
-COMMANDS = ("run", "validate", "new", "plot", "report", "sweep")
+COMMANDS = ("run", "validate", "new", "plot", "report", "sweep", "fit", "calibrate")
 # added to every example that simulates, so the whole help runs in seconds
 SMALL = ["--set", "calendar.days=1", "--set", "prospects.count=300", "--set", "team.reps=2"]
 
@@ -60,17 +60,19 @@ def test_help_has_examples_and_readable_placeholders(command):
 def test_every_example_in_the_help_runs(tmp_path, monkeypatch):
     """Each command's examples, read from its help text, in the order a user would try them."""
     shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    shutil.copytree(SCENARIOS.parent / "examples", tmp_path / "examples")
     monkeypatch.chdir(tmp_path)
     for command in COMMANDS:
         for line in examples_in_help(command):
             args = shlex.split(line)[1:]
-            if args[0] in ("run", "validate", "sweep"):
+            if args[0] in ("run", "validate", "sweep", "calibrate"):
                 args += SMALL
             if args[0] == "run":
                 args += ["-n", "2", "--workers", "1"]
             result = invoke(*args)
             assert result.exit_code == 0, f"{line}: {result.output}"
     assert (tmp_path / "my_team.toml").exists()
+    assert (tmp_path / "team.toml").exists() and (tmp_path / "calibrated.toml").exists()
     assert (tmp_path / "results" / "baseline" / "report.html").exists()
     assert (tmp_path / "results" / "ten_reps" / "summary.parquet").exists()
     assert (tmp_path / "results" / "callback_vs_screening" / "sweep_report.html").exists()

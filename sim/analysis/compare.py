@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from sim.errors import UserError
 from sim.analysis.metrics import METRIC_NAMES, METRICS
+from sim.analysis.observables import OBSERVABLE_NAMES, OBSERVABLES
 from sim.analysis.stats import Interval, paired_difference, t_interval, unpaired_difference
 
 HEADLINE = "connects_per_rep_hour"
@@ -30,6 +31,7 @@ CONFIDENCE = 0.95
 COMPARISON_FILE = "comparison.parquet"
 
 _UNITS = {name: unit for name, _type, unit, _desc in METRICS}
+_UNITS.update({name: unit for name, unit, *_rest in OBSERVABLES})  # derived rates (observables.py)
 
 # name, arrow type, description (docs/results.md "comparison.parquet" is checked against this)
 COMPARISON_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
@@ -110,9 +112,14 @@ def _rows_by_strategy(summary: pa.Table, strategies: Sequence[str] | None) -> di
 
 
 def comparison_table(summary: pa.Table, strategies: Sequence[str], baseline: str,
-                     metrics: Iterable[str] = METRIC_NAMES,
+                     metrics: Iterable[str] | None = None,
                      confidence: float = CONFIDENCE) -> pa.Table:
-    """Per strategy x metric: mean, sd, t interval, paired difference from ``baseline``."""
+    """Per strategy x metric: mean, sd, t interval, paired difference from ``baseline``.
+
+    By default every metric, then every observable rate the summary carries.
+    """
+    if metrics is None:
+        metrics = METRIC_NAMES + tuple(n for n in OBSERVABLE_NAMES if n in summary.column_names)
     if baseline not in strategies:
         raise ValueError(f"baseline {baseline!r} is not among {list(strategies)}")
     rows = []

@@ -16,6 +16,7 @@ from sim.experiment.executors import default_workers, local_executor
 from sim.experiment.preflight import check_memory, memory_estimate
 from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
 from sim.analysis.metrics import CALLS_SCHEMA
+from sim.analysis.observables import add_observable_rates
 from sim.store.results import (
     MANIFEST,
     RESULTS_SCHEMA_VERSION,
@@ -107,7 +108,7 @@ def execute_run(
         result.baseline = baseline
         write_started = time.perf_counter()
         files = {}
-        summary = result.summary_table()
+        summary = add_observable_rates(result.summary_table())
         write_parquet_atomic(summary, stage / SUMMARY_FILE)
         files[SUMMARY_FILE] = summary.num_rows
         timeline = result.timeline_table()

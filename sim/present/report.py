@@ -296,6 +296,30 @@ def details_context(data: RunData, table) -> list[dict]:
     return out
 
 
+def observables_context(data: RunData) -> list[dict]:
+    """The rates a team's dashboard shows (sim.analysis.observables), per strategy: one
+    row per rate, a cell per strategy (value and 95% interval as text)."""
+    from sim.analysis.observables import OBSERVABLES, OBSERVABLE_NAMES, add_observable_rates
+
+    table = comparison_table(add_observable_rates(data.summary), data.strategies, data.baseline,
+                             OBSERVABLE_NAMES + ("mean_attempts_to_reach",))
+    labels = {name: desc.split(":")[0] if ":" in desc else desc for name, _u, desc, *_ in OBSERVABLES}
+    labels["mean_attempts_to_reach"] = "dials made to a prospect by the time it was reached"
+    rows = []
+    for metric in (*OBSERVABLE_NAMES, "mean_attempts_to_reach"):
+        by_strategy = comparison_rows(table, metric)
+        cells = []
+        for name in data.strategies:
+            r = by_strategy[name]
+            if metric == "mean_attempts_to_reach" or not math.isfinite(r["mean"]):
+                cells.append(_iv(r["mean"], r["ci95_low"], r["ci95_high"], 2))
+            else:
+                cells.append({"mean": f"{100 * r['mean']:.2f}%",
+                              "ci": f"{100 * r['ci95_low']:.2f} to {100 * r['ci95_high']:.2f}"})
+        rows.append({"metric": metric, "label": labels[metric], "cells": cells})
+    return rows
+
+
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
        max-width: 1080px; margin: 2em auto; padding: 0 1em; color: #1d1d1f; line-height: 1.45; }
@@ -346,6 +370,7 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
         question=QUESTION, answer=verdict_paragraphs(data, found, rows, specs),
         baseline=data.baseline, table_headers=[header for _m, header, _d in TABLE_METRICS],
         comparison=comparison_context(data, table, specs), details=details_context(data, table),
+        observables=observables_context(data),
         figures=figures, assumptions=key_assumptions(s), seed=str(manifest.get("seed")),
         pairwise_confidence=f"{found.pairwise_confidence:.1%}",
         comparisons=max(1, len(data.strategies) - 1), version=str(version),

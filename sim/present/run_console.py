@@ -129,3 +129,31 @@ def print_run_tables(result, out: Console, wide: bool = False) -> None:
     note = found.adjustment_note()
     if note:
         out.print(note, highlight=False, markup=False, style="dim")
+
+
+def print_observables(result, out) -> None:
+    """The rates a team's dashboard shows, per strategy (sim.analysis.observables)."""
+    import numpy as np
+
+    from sim.analysis.observables import observable_rates
+
+    summary = result.summary_table()
+    rates = observable_rates({c: summary.column(c).to_numpy() for c in summary.column_names})
+    strategy = np.asarray(summary.column("strategy").to_pylist(), dtype=object)
+    attempts = summary.column("mean_attempts_to_reach").to_numpy()
+    table = Table(title="rates to hold against your dashboard (means over replications)",
+                  caption="a team's rates come from the strategy it used: compare that row",
+                  title_justify="left")
+    table.add_column("strategy", style="bold", no_wrap=True)
+    for header in ("convers.\nper dial", "voicemail\nper dial", "live\nper dial",
+                   "callbacks\nper msg", "reached\nper lead", "attempts\nto reach"):
+        table.add_column(header, justify="right", no_wrap=True)
+    for name in result.strategies:
+        rows = strategy == name
+        cells = [f"{np.nanmean(rates[key][rows]):.1%}".rjust(5) if np.isfinite(rates[key][rows]).any() else "-"
+                 for key in ("conversation_rate", "voicemail_share", "live_answer_share",
+                             "callbacks_per_message_left", "contacts_per_prospect")]
+        finite = attempts[rows][np.isfinite(attempts[rows])]
+        cells.append(f"{finite.mean():.2f}" if finite.size else "-")
+        table.add_row(name, *cells)
+    out.print(table)

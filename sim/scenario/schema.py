@@ -116,8 +116,14 @@ class Calendar(Strict):
     days: int = Field(5, ge=1, le=3650, description="working days in the campaign")
     shift_start: Clock = "09:00"
     shift_end: Clock = "17:00"
-    break_start: Clock | None = Field("12:00", description="unpaid break; null for none")
+    break_start: Clock | None = Field("12:00", description="unpaid break; null (or \"none\" in a file) for none")
     break_end: Clock | None = "13:00"
+
+    @field_validator("break_start", "break_end", mode="before")
+    @classmethod
+    def _none_word(cls, value):
+        """TOML has no null: a file says ``break_start = "none"`` for no break."""
+        return None if isinstance(value, str) and value.strip().lower() == "none" else value
 
     @model_validator(mode="after")
     def _ordered(self):
