@@ -292,6 +292,46 @@ def sweep(
     raise typer.Exit(code=code)
 
 
+VaryOption = Annotated[list[str], typer.Option("--vary", metavar="KEY=LOW:HIGH", help="A belief to vary over a range (repeatable); KEY=LOW:HIGH:log for a log scale.")]
+WorkersOption = Annotated[Optional[int], typer.Option("--workers", min=1, help="Local worker processes (default: cores).")]
+SchedulerOption = Annotated[Optional[str], typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")]
+RestartOption = Annotated[bool, typer.Option("--restart", help="Discard this folder's earlier results of the same kind and start over.")]
+
+
+@app.command()
+@user_errors
+def sensitivity(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    vary: VaryOption,
+    method: Annotated[str, typer.Option("--method", help="morris (screening, cheap) or sobol (variance shares).")] = "morris",
+    size: Annotated[Optional[int], typer.Option("--size", help="Morris trajectories (default 10) or Sobol base samples, a power of two (default 64).")] = None,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", min=1, help="Replications per point (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Simulation seed, shared by every point (default: the scenario's).")] = None,
+    design_seed: Annotated[int, typer.Option("--design-seed", min=0, help="Seed of the design and the bootstrap.")] = 0,
+    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", help="Only this strategy (repeatable).")] = None,
+    metric: Annotated[str, typer.Option("--objective", help="The metric analysed (a summary.parquet column).")] = "connects_per_rep_hour",
+    overrides: SetOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<scenario>-sensitivity-<method>).")] = None,
+    restart: RestartOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no table.")] = False,
+):
+    """Which uncertain belief decides each strategy's headline and the verdict (SALib).
+
+    Resumable: finished points are kept; the same command picks up where it stopped.
+    Exit codes: 0 done, 1 a point failed, 2 bad input, 130/143 stopped.
+    """
+    from sim.present.design_console import sensitivity_command
+
+    code = sensitivity_command(scenario, vary=vary, method=method, size=size,
+                               overrides=overrides or [], strategies=strategy,
+                               replications=replications, seed=seed, design_seed=design_seed,
+                               metric=metric, workers=workers, scheduler=scheduler,
+                               out_dir=out_dir, restart=restart, quiet=quiet, out=out, err=err)
+    raise typer.Exit(code=code)
+
+
 def main():  # pragma: no cover - console entry point
     app()
 

@@ -1,0 +1,124 @@
+"""What ``dialsim sensitivity``, ``map`` and ``optimise`` show, and how they run points.
+
+The commands' options live in cli.py; this module chooses the executor, runs each
+batch of points as a resumable sweep with the sweep's progress bar, stops cleanly on
+Ctrl-C or SIGTERM (finished points stay; the same command resumes), and prints the
+tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sim.errors import UserError
+from sim.present.sweep_console import _Interrupted, _run_with_progress, _sigterm_as_interrupt
+
+
+def make_executor(workers: int | None, scheduler: str | None, tasks: int):
+    """(executor, label) for local workers or a Dask cluster; options checked first."""
+    if scheduler is not None and workers is not None:
+        raise UserError("--workers: only for local runs; a Dask cluster (--scheduler) has its "
+                        "own workers")
+    if scheduler is not None and "://" not in scheduler:
+        raise UserError(f"--scheduler {scheduler}: expected an address like tcp://HOST:PORT")
+    from sim.experiment.executors import DaskExecutor, default_workers, local_executor
+
+    if scheduler is not None:
+        return DaskExecutor(scheduler), f"dask {scheduler}"
+    n = max(1, min(workers or default_workers(), tasks))
+    return local_executor(n), f"local ({n} workers)"
+
+
+def point_runner(quiet: bool, err: Console):
+    """A ``run_points`` for the experiment layer: the sweep machinery with a progress bar."""
+    def run(sweep, folder, executor, restart, label):
+        return _run_with_progress(sweep, folder, executor, restart, label, quiet, err)
+    return run
+
+
+def stopped(exc: KeyboardInterrupt, target: Path, err: Console) -> int:
+    sigterm = isinstance(exc, _Interrupted)
+    err.print(f"[bold yellow]stopped[/] ({'SIGTERM' if sigterm else 'Ctrl-C'}): finished "
+              f"points are kept in {escape(str(target))}; run the same command again to resume",
+              highlight=False, soft_wrap=True)
+    return 143 if sigterm else 130
+
+
+def _failures(outcome, err: Console) -> None:
+    for point, error in (outcome.failed or [])[:20]:
+        err.print(f"[bold red]error:[/] point {point.point_id} ({escape(point.label())}): "
+                  f"{escape(error)}", highlight=False, soft_wrap=True)
+
+
+# ---------------------------------------------------------------------------------
+# sensitivity
+
+
+def sensitivity_command(scenario: Path, *, vary: list[str], method: str, size: int | None,
+                        overrides: list[str], strategies: list[str] | None,
+                        replications: int | None, seed: int | None, design_seed: int,
+                        metric: str, workers: int | None, scheduler: str | None,
+                        out_dir: Path | None, restart: bool, quiet: bool,
+                        out: Console, err: Console) -> int:
+    from sim.experiment.runs import _safe_name
+    from sim.experiment.sensitivity import check_sensitivity_dir, plan_sensitivity, run_sensitivity
+    from sim.present.sensitivity_plots import plot_sensitivity
+
+    plan = plan_sensitivity(scenario, vary, method, size=size, overrides=overrides,
+                            strategies=strategies, replications=replications, seed=seed,
+                            design_seed=design_seed, metric=metric)
+    target = out_dir or Path("results") / _safe_name(plan.sweep.name)
+    check_sensitivity_dir(plan, target, restart)
+    if not quiet:
+        err.print(f"{method}: {len(plan.sweep.points)} points x {plan.base.replications} "
+                  f"replications x {len(plan.base.strategies)} strategies",
+                  highlight=False, soft_wrap=True)
+    executor, label = make_executor(workers, scheduler,
+                                    len(plan.sweep.points) * plan.base.replications)
+    try:
+        with _sigterm_as_interrupt(), executor:
+            result = run_sensitivity(plan, target, executor, restart=restart,
+                                     run_points=point_runner(quiet, err), executor_label=label)
+    except KeyboardInterrupt as exc:
+        return stopped(exc, target, err)
+    if result.status != "complete":
+        _failures(result.sweep_outcome, err)
+        err.print(f"[bold red]error:[/] some points failed; nothing analysed (see "
+                  f"{escape(str(target / 'evaluations'))}); run again to retry them",
+                  highlight=False, soft_wrap=True)
+        return 1
+    import json
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    chart = plot_sensitivity(result.indices, manifest, target / "plots")
+    if not quiet:
+        print_indices(result.indices, method, out)
+        for line in result.decides:
+            out.print(escape(line), highlight=False, soft_wrap=True)
+        err.print(f"results: {escape(str(target))}  (chart {escape(str(chart))}; "
+                  f"{result.wall_s:.1f} s, {label})", highlight=False, soft_wrap=True)
+    return 0
+
+
+def print_indices(indices, method: str, out: Console) -> None:
+    """Per output: each parameter's main index with its 95% interval, ranked."""
+    primary = "mu_star" if method == "morris" else "ST"
+    rows = [r for r in indices.to_pylist() if r["index"] == primary]
+    table = Table(title=f"{'Morris mu*' if method == 'morris' else 'Sobol ST'} with "
+                        "bootstrap 95% interval; 1 = decides most", title_justify="left")
+    table.add_column("output", style="bold")
+    table.add_column("rank", justify="right")
+    table.add_column("parameter")
+    table.add_column(primary, justify="right", no_wrap=True)
+    last = None
+    for r in sorted(rows, key=lambda r: (list(dict.fromkeys(x["output"] for x in rows)).index(r["output"]),
+                                         r["rank"])):
+        show = r["output"] if r["output"] != last else ""
+        last = r["output"]
+        table.add_row(escape(show), str(r["rank"]), escape(r["parameter"]),
+                      f"{r['value']:.3g} [{r['ci95_low']:.2g}, {r['ci95_high']:.2g}]")
+    out.print(table)
