@@ -332,6 +332,46 @@ def sensitivity(
     raise typer.Exit(code=code)
 
 
+ObjectiveOption = Annotated[str, typer.Option("--objective", help="Metric to maximise (a summary.parquet column).")]
+MaxAbandonOption = Annotated[Optional[float], typer.Option("--max-abandon", metavar="R", help="Constraint: a strategy's mean abandon rate (AMD hang-ups counted) must be at most R (e.g. 0.03).")]
+
+
+@app.command(name="map")
+@user_errors
+def decision_map(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    x: Annotated[str, typer.Option("--x", metavar="KEY=LOW:HIGH", help="Belief on the horizontal axis (KEY=LOW:HIGH:log for a log scale).")],
+    y: Annotated[str, typer.Option("--y", metavar="KEY=LOW:HIGH", help="Belief on the vertical axis.")],
+    grid: Annotated[int, typer.Option("--grid", help="Coarse grid points per axis.")] = 5,
+    depth: Annotated[int, typer.Option("--depth", help="Refinements of cells whose corners disagree.")] = 2,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", min=1, help="Replications per point (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Simulation seed, shared by every point.")] = None,
+    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", help="Only this strategy (repeatable).")] = None,
+    objective: ObjectiveOption = "connects_per_rep_hour",
+    max_abandon: MaxAbandonOption = None,
+    mark: Annotated[Optional[list[Path]], typer.Option("--mark", metavar="SCENARIO", help="Also place this scenario's beliefs on the map (repeatable).")] = None,
+    overrides: SetOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<scenario>-map).")] = None,
+    restart: RestartOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+):
+    """The best strategy over the plane of two beliefs, refined near the boundaries.
+
+    Exit codes: 0 done, 1 a point failed, 2 bad input, 130/143 stopped (resumable).
+    """
+    from sim.analysis.objective import Objective, max_abandon as abandon_cap
+    from sim.present.design_console import map_command
+
+    goal = Objective(objective, tuple(abandon_cap(max_abandon)))
+    code = map_command(scenario, x=x, y=y, grid=grid, depth=depth, overrides=overrides or [],
+                       strategies=strategy, replications=replications, seed=seed,
+                       objective=goal, marks=mark or [], workers=workers, scheduler=scheduler,
+                       out_dir=out_dir, restart=restart, quiet=quiet, out=out, err=err)
+    raise typer.Exit(code=code)
+
+
 def main():  # pragma: no cover - console entry point
     app()
 

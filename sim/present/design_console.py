@@ -122,3 +122,49 @@ def print_indices(indices, method: str, out: Console) -> None:
         table.add_row(escape(show), str(r["rank"]), escape(r["parameter"]),
                       f"{r['value']:.3g} [{r['ci95_low']:.2g}, {r['ci95_high']:.2g}]")
     out.print(table)
+
+
+# ---------------------------------------------------------------------------------
+# map
+
+
+def map_command(scenario: Path, *, x: str, y: str, grid: int, depth: int, overrides: list[str],
+                strategies: list[str] | None, replications: int | None, seed: int | None,
+                objective, marks: list[Path], workers: int | None, scheduler: str | None,
+                out_dir: Path | None, restart: bool, quiet: bool, out: Console,
+                err: Console) -> int:
+    from sim.experiment.decision_map import check_map_dir, own_label, plan_map, run_map
+    from sim.experiment.runs import _safe_name
+    from sim.present.map_plots import plot_map
+
+    plan = plan_map(scenario, x, y, grid=grid, depth=depth, overrides=overrides,
+                    strategies=strategies, replications=replications, seed=seed,
+                    objective=objective, marks=marks)
+    name = f"{plan.base.scenario.name}-map"
+    target = out_dir or Path("results") / _safe_name(name)
+    check_map_dir(plan, target, restart)
+    executor, label = make_executor(workers, scheduler, grid * grid * plan.base.replications)
+    try:
+        with _sigterm_as_interrupt(), executor:
+            result = run_map(plan, target, executor, restart=restart,
+                             run_points=point_runner(quiet, err), executor_label=label)
+    except KeyboardInterrupt as exc:
+        return stopped(exc, target, err)
+    if result.status != "complete":
+        _failures(result.sweep_outcome, err)
+        err.print(f"[bold red]error:[/] some points failed; the map is incomplete; run again "
+                  "to retry them", highlight=False, soft_wrap=True)
+        return 1
+    chart = plot_map(plan, result.points, target / "plots", plan.base.scenario.name)
+    if not quiet:
+        labels = [p.label for p in result.points.values()]
+        counts = ", ".join(f"{n} {labels.count(n)}" for n in sorted(set(labels)))
+        out.print(f"at your scenario's beliefs ({plan.x.key}={plan.own[0]:g}, "
+                  f"{plan.y.key}={plan.own[1]:g}): {own_label(plan, result.points)}",
+                  highlight=False, soft_wrap=True)
+        out.print(f"{len(result.points)} points simulated in {result.rounds} rounds (a full "
+                  f"grid at this resolution: {(plan.steps + 1) ** 2}); labels: {counts}",
+                  highlight=False, soft_wrap=True)
+        err.print(f"results: {escape(str(target))}  (chart {escape(str(chart))}; "
+                  f"{result.wall_s:.1f} s, {label})", highlight=False, soft_wrap=True)
+    return 0
