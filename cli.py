@@ -372,6 +372,36 @@ def decision_map(
     raise typer.Exit(code=code)
 
 
+@app.command()
+@user_errors
+def optimise(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    space: Annotated[Path, typer.Option("--space", metavar="SPACE.toml", help="What to search: policies and a grid of keys (docs/optimise.md).")],
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, help="Simulation seed, shared by every candidate.")] = None,
+    objective: ObjectiveOption = "connects_per_rep_hour",
+    max_abandon: MaxAbandonOption = None,
+    overrides: SetOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Results folder (default: results/<scenario>-optimise).")] = None,
+    restart: RestartOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+):
+    """Search voicemail policies and cadence for the best objective under the constraints.
+
+    Writes best_policy.toml, ready for dialsim run. Exit codes: 0 done, 1 a candidate
+    failed or none meets the constraints, 2 bad input, 130/143 stopped (resumable).
+    """
+    from sim.analysis.objective import Objective, max_abandon as abandon_cap
+    from sim.present.design_console import optimise_command
+
+    goal = Objective(objective, tuple(abandon_cap(max_abandon)))
+    code = optimise_command(scenario, space=space, overrides=overrides or [], seed=seed,
+                            objective=goal, workers=workers, scheduler=scheduler,
+                            out_dir=out_dir, restart=restart, quiet=quiet, out=out, err=err)
+    raise typer.Exit(code=code)
+
+
 def main():  # pragma: no cover - console entry point
     app()
 

@@ -168,3 +168,88 @@ def map_command(scenario: Path, *, x: str, y: str, grid: int, depth: int, overri
         err.print(f"results: {escape(str(target))}  (chart {escape(str(chart))}; "
                   f"{result.wall_s:.1f} s, {label})", highlight=False, soft_wrap=True)
     return 0
+
+
+# ---------------------------------------------------------------------------------
+# optimise
+
+
+def _drop_none(value):
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def write_scenario(data: dict, path: Path) -> None:
+    """The best policy as a scenario file (atomically; TOML has no null: None keys left out)."""
+    import tomli_w
+
+    from sim.present.plots import write_bytes_atomic
+
+    header = ("# written by dialsim optimise: the best policy found, beside the best built-in\n"
+              "# strategy; every parameter resolved. Run it: dialsim run THIS_FILE\n")
+    write_bytes_atomic((header + tomli_w.dumps(_drop_none(data))).encode("utf-8"), path)
+
+
+def optimise_command(scenario: Path, *, space: Path, overrides: list[str], seed: int | None,
+                     objective, workers: int | None, scheduler: str | None,
+                     out_dir: Path | None, restart: bool, quiet: bool, out: Console,
+                     err: Console) -> int:
+    from sim.analysis.compare import fmt_number
+    from sim.experiment.optimise import check_optimise_dir, plan_optimise, run_optimise
+    from sim.experiment.runs import _safe_name
+
+    plan = plan_optimise(scenario, space, overrides=overrides, seed=seed, objective=objective)
+    target = out_dir or Path("results") / _safe_name(f"{plan.base.scenario.name}-optimise")
+    check_optimise_dir(plan, target, restart)
+    search = plan.space.search
+    if not quiet:
+        err.print(f"{len(plan.candidates)} candidates ({plan.dropped_duplicates} duplicate "
+                  f"policies dropped); successive halving from {search.first_replications} "
+                  f"replications, eta {search.eta}, then selection among {search.finalists} "
+                  f"at PCS {search.pcs:g} (indifference {search.indifference:g})",
+                  highlight=False, soft_wrap=True)
+    executor, label = make_executor(workers, scheduler,
+                                    len(plan.candidates) * search.first_replications)
+    try:
+        with _sigterm_as_interrupt(), executor:
+            result = run_optimise(plan, target, executor, restart=restart,
+                                  run_points=point_runner(quiet, err), executor_label=label)
+    except KeyboardInterrupt as exc:
+        return stopped(exc, target, err)
+    if result.status == "failed":
+        _failures(result.sweep_outcome, err)
+        err.print("[bold red]error:[/] some candidates failed; run again to retry them",
+                  highlight=False, soft_wrap=True)
+        return 1
+    if result.status == "no_compliant":
+        err.print(f"[bold red]error:[/] {escape(result.message)}; nothing to recommend "
+                  f"(see {escape(str(target / 'candidates.parquet'))})", highlight=False,
+                  soft_wrap=True)
+        return 1
+    path = target / "best_policy.toml"
+    write_scenario(result.scenario, path)
+    metric = plan.objective.metric
+    iv = result.best_interval
+    out.print(f"best policy: {escape(result.best.label())}", highlight=False, soft_wrap=True)
+    out.print(f"  {metric}: {iv.mean:.3f} ± {iv.half_width:.3f} over {result.replications} "
+              "replications", highlight=False, soft_wrap=True)
+    if result.margin is not None:
+        m = result.margin
+        out.print(f"  vs best built-in {result.builtin} ({result.builtin_interval.mean:.3f}): "
+                  f"{m.mean:+.3f} (paired 95% interval {fmt_number(m.low)} to "
+                  f"{fmt_number(m.high)})", highlight=False, soft_wrap=True)
+    else:
+        out.print("  no built-in strategy meets the constraints", highlight=False)
+    claim = (f"  selection: probability of correct selection >= {search.pcs:g} among "
+             f"{len(result.finalists)} finalists when the best leads by >= "
+             f"{search.indifference:g}")
+    if result.stage2_capped:
+        claim += (f" NOT guaranteed: capped at max_replications = {search.max_replications}")
+    out.print(claim, highlight=False, soft_wrap=True)
+    if not quiet:
+        err.print(f"results: {escape(str(target))}  (scenario {escape(str(path))}; "
+                  f"{result.wall_s:.1f} s, {label})", highlight=False, soft_wrap=True)
+    return 0
