@@ -106,6 +106,12 @@ def test_cli_writes_results_and_chart(tmp_path):
     assert (out / "plots" / "sensitivity_morris.png").stat().st_size > 10_000
     schema = pq.read_schema(out / "indices.parquet")
     assert schema.field("value").metadata[b"unit"]
+    report = runner.invoke(app, ["report", str(out)])
+    assert report.exit_code == 0, report.output
+    page = (out / "report.html").read_text()
+    assert "What decides the answer here" in page
+    assert "decided by prospects.segments.0.p_pickup" in page  # the dominant belief, named
+    assert "data:image/png;base64," in page
 
 
 @pytest.mark.parametrize("args, message", [
