@@ -106,6 +106,9 @@ def test_cli_writes_results_and_chart(tmp_path):
     assert (out / "plots" / "sensitivity_morris.png").stat().st_size > 10_000
     schema = pq.read_schema(out / "indices.parquet")
     assert schema.field("value").metadata[b"unit"]
+    (out / "plots" / "sensitivity_morris.png").unlink()
+    plot = runner.invoke(app, ["plot", str(out)])
+    assert plot.exit_code == 0 and (out / "plots" / "sensitivity_morris.png").exists(), plot.output
     report = runner.invoke(app, ["report", str(out)])
     assert report.exit_code == 0, report.output
     page = (out / "report.html").read_text()

@@ -110,17 +110,24 @@ def print_indices(indices, method: str, out: Console) -> None:
     rows = [r for r in indices.to_pylist() if r["index"] == primary]
     table = Table(title=f"{'Morris mu*' if method == 'morris' else 'Sobol ST'} with "
                         "bootstrap 95% interval; 1 = decides most", title_justify="left")
-    table.add_column("output", style="bold")
+    table.add_column("output", style="bold", no_wrap=True)
     table.add_column("rank", justify="right")
-    table.add_column("parameter")
+    table.add_column("parameter", overflow="fold")
     table.add_column(primary, justify="right", no_wrap=True)
+    table.add_column("95% interval", justify="right", no_wrap=True)
+    order = list(dict.fromkeys(r["output"] for r in rows))
+    top = {name: max((abs(r["value"]) for r in rows if r["output"] == name), default=0.0)
+           for name in order}
     last = None
-    for r in sorted(rows, key=lambda r: (list(dict.fromkeys(x["output"] for x in rows)).index(r["output"]),
-                                         r["rank"])):
+    for r in sorted(rows, key=lambda r: (order.index(r["output"]), r["rank"])):
         show = r["output"] if r["output"] != last else ""
         last = r["output"]
-        table.add_row(escape(show), str(r["rank"]), escape(r["parameter"]),
-                      f"{r['value']:.3g} [{r['ci95_low']:.2g}, {r['ci95_high']:.2g}]")
+        tiny = 1e-9 * max(top[r["output"]], 1e-300)  # rounding noise of a difference: 0
+
+        def num(x, tiny=tiny):
+            return "0" if abs(x) <= tiny else f"{x:.3g}"
+        table.add_row(escape(show), str(r["rank"]), escape(r["parameter"]), num(r["value"]),
+                      f"{num(r['ci95_low'])} to {num(r['ci95_high'])}")
     out.print(table)
 
 

@@ -93,3 +93,15 @@ def _short(key: str) -> str:
     """The last two parts of a key path: enough to read, short enough to fit."""
     parts = key.split(".")
     return ".".join(parts[-2:]) if len(parts) > 2 else key
+
+
+def replot_sensitivity(run_dir: Path, manifest: dict) -> Path:
+    """``dialsim plot`` on a sensitivity folder: the chart again, from indices.parquet."""
+    import pyarrow.parquet as pq
+
+    from sim.errors import UserError
+
+    if not (run_dir / "indices.parquet").exists():
+        raise UserError(f"{run_dir}: the sensitivity analysis has not finished; run the same "
+                        "dialsim sensitivity command again to complete it")
+    return plot_sensitivity(pq.read_table(run_dir / "indices.parquet"), manifest, run_dir / "plots")
