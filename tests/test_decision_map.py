@@ -166,3 +166,15 @@ def test_bad_input_is_one_line_and_nothing_written(tmp_path, args, message):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.output
     assert not out.exists()
+
+
+def test_docs_list_every_map_column():
+    doc = (SCENARIOS.parent / "docs" / "decision_maps.md").read_text()
+    plan = _plan(grid=2, depth=0)
+    from sim.experiment.decision_map import map_schema
+
+    for name in map_schema(plan).names:
+        if name in (plan.x.key, plan.y.key):
+            continue
+        shown = name.replace("connects_per_rep_hour", "<objective>")
+        assert f"`{shown}`" in doc or f"`{shown}`," in doc, name

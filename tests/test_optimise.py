@@ -125,3 +125,11 @@ def test_bad_space_is_one_line_and_nothing_written(tmp_path, space, message):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.output
     assert not out.exists()
+
+
+def test_docs_list_every_candidates_column():
+    from sim.experiment.optimise import CANDIDATE_COLUMNS
+
+    doc = (SCENARIOS.parent / "docs" / "optimise.md").read_text()
+    for name, *_ in CANDIDATE_COLUMNS:
+        assert f"`{name}`" in doc, name

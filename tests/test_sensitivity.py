@@ -145,3 +145,11 @@ def test_refuses_a_folder_holding_something_else(tmp_path):
     with pytest.raises(UserError, match="holds a dialsim run"):
         run_sensitivity(_plan(size=2, vary=(PICKUP, BEEP)), out, SerialExecutor())
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+
+
+def test_docs_list_every_indices_column():
+    from sim.experiment.sensitivity import INDEX_SCHEMA
+
+    doc = (SCENARIOS.parent / "docs" / "sensitivity.md").read_text()
+    for name in INDEX_SCHEMA.names:
+        assert f"`{name}`" in doc, name

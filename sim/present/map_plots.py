@@ -50,8 +50,8 @@ def plot_map(plan: MapPlan, points: dict, out_dir: Path, title: str) -> Path:
                      linewidths=1.2, zorder=5, label="your scenario", clip_on=False)
     handles.append(own)
     if math.isfinite(ux) and math.isfinite(uy):
-        ax.annotate("your scenario", (ux, uy), xytext=(8, 8), textcoords="offset points",
-                    fontsize=9, weight="bold",
+        ax.annotate("your scenario", (ux, uy), textcoords="offset points",
+                    **_inside(ux, uy, 10), fontsize=9, weight="bold",
                     bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.8, lw=0))
     for name, (mx, my) in plan.marks.items():
         if not (_in(plan.x, mx) and _in(plan.y, my)):
@@ -59,7 +59,8 @@ def plot_map(plan: MapPlan, points: dict, out_dir: Path, title: str) -> Path:
         px, py = plan.x.unit(mx), plan.y.unit(my)
         ax.scatter([px], [py], marker="D", s=90, c="white", edgecolors="black", zorder=5,
                    clip_on=False)
-        ax.annotate(name, (px, py), xytext=(8, -12), textcoords="offset points", fontsize=9,
+        ax.annotate(name, (px, py), textcoords="offset points", **_inside(px, py, -10),
+                    fontsize=9,
                     bbox=dict(boxstyle="round,pad=0.2", fc="white", alpha=0.8, lw=0))
     outside = [n for n, (mx, my) in plan.marks.items()
                if not (_in(plan.x, mx) and _in(plan.y, my))]
@@ -79,7 +80,12 @@ def plot_map(plan: MapPlan, points: dict, out_dir: Path, title: str) -> Path:
                  f"{plan.base.replications} replications per point"
                  + (f"\nonly strategies with {constraint}" if constraint else "")
                  + (f"\noutside the plotted range: {', '.join(outside)}" if outside else ""),
-                 fontsize=9)
+                 fontsize=9, pad=14)
+    if plan.marks:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], marker="D", linestyle="", markerfacecolor="white",
+                              markeredgecolor="black", label="other scenarios (--mark)"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
               title="best strategy (share of plane)", title_fontsize=8, frameon=False)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -95,3 +101,11 @@ def _legend(name: str, share: float) -> str:
 
 def _in(rng, value: float) -> bool:
     return rng.low <= value <= rng.high
+
+
+def _inside(x: float, y: float, dy: float) -> dict:
+    """Label offset and alignment that keep a label near (x, y) inside the plot."""
+    dx = 10 if x < 0.75 else -10
+    dy = -abs(dy) if y > 0.85 else abs(dy) if y < 0.15 else dy
+    return {"xytext": (dx, dy), "ha": "left" if dx > 0 else "right",
+            "va": "top" if dy < 0 else "bottom"}
