@@ -153,3 +153,25 @@ def test_docs_list_every_indices_column():
     doc = (SCENARIOS.parent / "docs" / "sensitivity.md").read_text()
     for name in INDEX_SCHEMA.names:
         assert f"`{name}`" in doc, name
+
+
+def test_an_interrupted_run_says_so_and_the_same_command_finishes_it(tmp_path):
+    from sim.experiment.sweep import run_sweep
+
+    calls = []
+
+    def stopped_midway(sweep, folder, executor, restart, label):
+        calls.append(1)
+        run_sweep(sweep, folder, executor, restart=restart, executor_label=label)
+        raise KeyboardInterrupt  # Ctrl-C after the points, before the analysis
+
+    out = tmp_path / "s"
+    with pytest.raises(KeyboardInterrupt):
+        run_sensitivity(_plan(size=2, vary=(PICKUP, BEEP)), out, SerialExecutor(),
+                        run_points=stopped_midway)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert not (out / "indices.parquet").exists()
+    again = Counting()
+    result = run_sensitivity(_plan(size=2, vary=(PICKUP, BEEP)), out, again)
+    assert result.status == "complete" and again.tasks == 0  # nothing simulated twice
+    assert json.loads((out / "manifest.json").read_text())["status"] == "complete"
