@@ -133,3 +133,17 @@ def test_docs_list_every_candidates_column():
     doc = (SCENARIOS.parent / "docs" / "optimise.md").read_text()
     for name, *_ in CANDIDATE_COLUMNS:
         assert f"`{name}`" in doc, name
+
+
+def test_a_changed_objective_is_refused_not_mixed(tmp_path):
+    from sim.errors import UserError
+
+    space = _space(tmp_path, policy={"sequences": [["A"], ["-"]]}, grid={},
+                   search={"first_replications": 2, "finalists": 2, "max_replications": 2})
+    tiny = ["team.reps=1", "calendar.days=1", "prospects.count=100"]
+    run_optimise(plan_optimise(BASELINE, space, overrides=tiny), tmp_path / "o", SerialExecutor())
+    capped = plan_optimise(BASELINE, space, overrides=tiny,
+                           objective=Objective("connects_per_rep_hour", tuple(max_abandon(0.03))))
+    with pytest.raises(UserError, match="another objective"):
+        run_optimise(capped, tmp_path / "o", SerialExecutor())
+    assert run_optimise(capped, tmp_path / "o", SerialExecutor(), restart=True).status == "complete"

@@ -283,7 +283,18 @@ class OptimiseOutcome:
 
 
 def check_optimise_dir(plan: OptimisePlan, out_dir: Path, restart: bool) -> None:
+    """Refuse other results, or a search with another space or objective, before any work."""
     check_results_dir(out_dir, "optimise", restart)
+    manifest = out_dir / MANIFEST
+    if manifest.exists() and not restart:
+        old = json.loads(manifest.read_text())
+        mine = jsonable({"objective": plan.objective.describe(),
+                         "space": plan.space.model_dump(mode="json")})
+        changed = [key for key, value in mine.items() if old.get(key) != value]
+        if changed:
+            raise UserError(f"--out {out_dir}: holds a search with another "
+                            f"{' and '.join(changed)}; use another --out, or --restart to "
+                            "discard it")
     first = _sweep(plan, "round-0", plan.candidates, plan.space.search.first_replications)
     check_out_dir(out_dir / ROUNDS / "round-0", first, restart)
 
