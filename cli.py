@@ -61,6 +61,13 @@ EXAMPLES = {
     "fit": ("dialsim fit examples/sample_calls.csv -o team.toml",),
     "calibrate": ("dialsim calibrate scenarios/baseline.toml --observe conversation_rate=0.04 "
                   "--under always -o calibrated.toml",),
+    "sensitivity": ("dialsim sensitivity scenarios/baseline.toml --vary "
+                    "callbacks.p_callback=0.001:0.05 --vary "
+                    "screening.answer_mult_per_silent_miss=0.5:1 -n 2 --size 4",),
+    "map": ("dialsim map scenarios/baseline.toml --x screening.answer_mult_per_silent_miss=0.5:1 "
+            "--y callbacks.p_callback=0.001:0.1:log --grid 3 --depth 1 -n 2",),
+    "optimise": ("dialsim optimise scenarios/baseline.toml --space "
+                 "examples/space_voicemail_policies.toml --max-abandon 0.03",),
     "sweep": ("dialsim sweep scenarios/sweep_callback_vs_screening.toml --dry-run",
               "dialsim sweep scenarios/sweep_callback_vs_screening.toml --workers 2",
               "dialsim report results/callback_vs_screening"),
@@ -468,6 +475,117 @@ def calibrate(
         raise typer.Exit(code=1)  # written, but not every target was met (said above)
 
 
+VaryOption = Annotated[list[str], typer.Option("--vary", metavar="KEY=LOW:HIGH", help="A belief to vary over a range (repeatable); KEY=LOW:HIGH:log for a log scale.")]
+WorkersOption = Annotated[Optional[int], typer.Option("--workers", min=1, metavar="N", help="Local worker processes (default: cores).")]
+SchedulerOption = Annotated[Optional[str], typer.Option("--scheduler", metavar="URL", help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler.")]
+RestartOption = Annotated[bool, typer.Option("--restart", metavar=FLAG, help="Discard this folder's earlier results of the same kind and start over.")]
+
+
+@app.command(cls=_Command, epilog=_examples("sensitivity"))
+@user_errors
+def sensitivity(
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario TOML file.")],
+    vary: VaryOption,
+    method: Annotated[str, typer.Option("--method", metavar="NAME", help="morris (screening, cheap) or sobol (variance shares).")] = "morris",
+    size: Annotated[Optional[int], typer.Option("--size", metavar="N", help="Morris trajectories (default 10) or Sobol base samples, a power of two (default 64).")] = None,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", metavar="N", min=1, help="Replications per point (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", min=0, help="Simulation seed, shared by every point (default: the scenario's).")] = None,
+    design_seed: Annotated[int, typer.Option("--design-seed", metavar="N", min=0, help="Seed of the design and the bootstrap.")] = 0,
+    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", metavar="NAME", help="Only this strategy (repeatable).")] = None,
+    metric: Annotated[str, typer.Option("--objective", metavar="METRIC", help="The metric analysed (a summary.parquet column).")] = "connects_per_rep_hour",
+    overrides: SetOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Results folder (default: results/<scenario>-sensitivity-<method>).")] = None,
+    restart: RestartOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG, help="No progress bar and no table.")] = False,
+):
+    """Which uncertain belief decides each strategy's headline and the verdict (SALib).
+
+    Resumable: finished points are kept; the same command picks up where it stopped.
+    Exit codes: 0 done, 1 a point failed, 2 bad input, 130/143 stopped.
+    """
+    _allow_pandas()  # SALib imports pandas
+    from sim.present.design_console import sensitivity_command
+
+    code = sensitivity_command(scenario, vary=vary, method=method, size=size,
+                               overrides=overrides or [], strategies=strategy,
+                               replications=replications, seed=seed, design_seed=design_seed,
+                               metric=metric, workers=workers, scheduler=scheduler,
+                               out_dir=out_dir, restart=restart, quiet=quiet, out=out, err=err)
+    raise typer.Exit(code=code)
+
+
+ObjectiveOption = Annotated[str, typer.Option("--objective", metavar="METRIC", help="Metric to maximise (a summary.parquet column).")]
+MaxAbandonOption = Annotated[Optional[float], typer.Option("--max-abandon", metavar="R", help="Constraint: a strategy's mean abandon rate (AMD hang-ups counted) must be at most R (e.g. 0.03).")]
+
+
+@app.command(name="map", cls=_Command, epilog=_examples("map"))
+@user_errors
+def decision_map(
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario TOML file.")],
+    x: Annotated[str, typer.Option("--x", metavar="KEY=LOW:HIGH", help="Belief on the horizontal axis (KEY=LOW:HIGH:log for a log scale).")],
+    y: Annotated[str, typer.Option("--y", metavar="KEY=LOW:HIGH", help="Belief on the vertical axis.")],
+    grid: Annotated[int, typer.Option("--grid", metavar="N", help="Coarse grid points per axis.")] = 5,
+    depth: Annotated[int, typer.Option("--depth", metavar="N", help="Refinements of cells whose corners disagree.")] = 2,
+    replications: Annotated[Optional[int], typer.Option("--replications", "-n", metavar="N", min=1, help="Replications per point (default: the scenario's).")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", min=0, help="Simulation seed, shared by every point.")] = None,
+    strategy: Annotated[Optional[list[str]], typer.Option("--strategy", "-s", metavar="NAME", help="Only this strategy (repeatable).")] = None,
+    objective: ObjectiveOption = "connects_per_rep_hour",
+    max_abandon: MaxAbandonOption = None,
+    mark: Annotated[Optional[list[Path]], typer.Option("--mark", metavar="SCENARIO", help="Also place this scenario's beliefs on the map (repeatable).")] = None,
+    overrides: SetOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Results folder (default: results/<scenario>-map).")] = None,
+    restart: RestartOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG, help="No progress bar and no summary.")] = False,
+):
+    """The best strategy over the plane of two beliefs, refined near the boundaries.
+
+    Exit codes: 0 done, 1 a point failed, 2 bad input, 130/143 stopped (resumable).
+    """
+    from sim.analysis.objective import Objective, max_abandon as abandon_cap
+    from sim.present.design_console import map_command
+
+    goal = Objective(objective, tuple(abandon_cap(max_abandon)))
+    code = map_command(scenario, x=x, y=y, grid=grid, depth=depth, overrides=overrides or [],
+                       strategies=strategy, replications=replications, seed=seed,
+                       objective=goal, marks=mark or [], workers=workers, scheduler=scheduler,
+                       out_dir=out_dir, restart=restart, quiet=quiet, out=out, err=err)
+    raise typer.Exit(code=code)
+
+
+@app.command(cls=_Command, epilog=_examples("optimise"))
+@user_errors
+def optimise(
+    scenario: Annotated[Path, typer.Argument(metavar="SCENARIO.toml", help="Scenario TOML file.")],
+    space: Annotated[Path, typer.Option("--space", metavar="SPACE.toml", help="What to search: policies and a grid of keys (docs/optimise.md).")],
+    seed: Annotated[Optional[int], typer.Option("--seed", metavar="N", min=0, help="Simulation seed, shared by every candidate.")] = None,
+    objective: ObjectiveOption = "connects_per_rep_hour",
+    max_abandon: MaxAbandonOption = None,
+    overrides: SetOption = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Results folder (default: results/<scenario>-optimise).")] = None,
+    restart: RestartOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG, help="No progress bar.")] = False,
+):
+    """Search voicemail policies and cadence for the best objective under the constraints.
+
+    Writes best_policy.toml, ready for dialsim run. Exit codes: 0 done, 1 a candidate
+    failed or none meets the constraints, 2 bad input, 130/143 stopped (resumable).
+    """
+    from sim.analysis.objective import Objective, max_abandon as abandon_cap
+    from sim.present.design_console import optimise_command
+
+    goal = Objective(objective, tuple(abandon_cap(max_abandon)))
+    code = optimise_command(scenario, space=space, overrides=overrides or [], seed=seed,
+                            objective=goal, workers=workers, scheduler=scheduler,
+                            out_dir=out_dir, restart=restart, quiet=quiet, out=out, err=err)
+    raise typer.Exit(code=code)
+
+
 class _WithoutPandas:
     """An import hook under which ``import pandas`` fails as if pandas were not installed.
 
@@ -481,6 +599,11 @@ class _WithoutPandas:
         if name == "pandas":
             raise ModuleNotFoundError("the dialsim command runs without pandas", name=name)
         return None
+
+
+def _allow_pandas() -> None:
+    """For the commands whose libraries need pandas (SALib): lift the hook."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not isinstance(finder, _WithoutPandas)]
 
 
 def main():  # pragma: no cover - the installed `dialsim` command (tests/test_startup.py)

@@ -17,7 +17,8 @@ from cli import EXAMPLES, app
 from .conftest import SCENARIOS
 
 runner = CliRunner()
-COMMANDS = ("run", "validate", "new", "plot", "report", "sweep", "fit", "calibrate")
+COMMANDS = ("run", "validate", "new", "plot", "report", "sweep", "fit", "calibrate",
+            "sensitivity", "map", "optimise")
 # added to every example that simulates, so the whole help runs in seconds
 SMALL = ["--set", "calendar.days=1", "--set", "prospects.count=300", "--set", "team.reps=2"]
 
@@ -65,7 +66,8 @@ def test_every_example_in_the_help_runs(tmp_path, monkeypatch):
     for command in COMMANDS:
         for line in examples_in_help(command):
             args = shlex.split(line)[1:]
-            if args[0] in ("run", "validate", "sweep", "calibrate"):
+            if args[0] in ("run", "validate", "sweep", "calibrate", "sensitivity", "map",
+                           "optimise"):
                 args += SMALL
             if args[0] == "run":
                 args += ["-n", "2", "--workers", "1"]

@@ -181,6 +181,10 @@ def plot_results(run_dir: Path, baseline: str | None = None) -> list[Path]:
         from sim.present.sweep_plots import plot_sweep
 
         return list(plot_sweep(Path(run_dir)))
+    if manifest.get("kind") == "sensitivity":
+        from sim.present.sensitivity_plots import replot_sensitivity
+
+        return [replot_sensitivity(Path(run_dir), manifest)]
     return plot_run(run_dir, baseline)
 
 

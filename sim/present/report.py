@@ -76,6 +76,12 @@ TABLE_METRICS = (
 
 def write_report(run_dir: Path, baseline: str | None = None) -> Path:
     """Write ``report.html`` into the run folder (atomically); returns its path."""
+    from sim.store.results import read_manifest
+
+    if read_manifest(Path(run_dir)).get("kind") == "sensitivity":  # "what decides the answer"
+        from sim.present.sensitivity_report import write_sensitivity_report
+
+        return write_sensitivity_report(Path(run_dir))
     data = load_run(Path(run_dir), baseline)
     page = render_report(data, render_charts(data))
     path = data.run_dir / REPORT_FILE
