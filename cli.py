@@ -126,7 +126,7 @@ def _check_precision_options(precision, max_replications, replications) -> None:
 
 
 def _summary_json(result, target: Path) -> dict:
-    from sim.analysis.compare import comparison_table, headline_verdict
+    from sim.analysis.compare import comparison_table, decide
     from sim.experiment.replications import headline_metrics
 
     summary = result.summary_table()
@@ -141,13 +141,21 @@ def _summary_json(result, target: Path) -> dict:
                                  "ci95_high": _num(row["diff_ci95_high"]),
                                  "excludes_zero": row["diff_excludes_zero"]},
         }
-    found = headline_verdict(summary, result.strategies)
+    found = decide(summary, result.strategies, result.scenario, result.timeline_table())
     return {"results": str(target), "scenario": result.scenario.name, "seed": result.seed,
             "replications": len(result.replications), "baseline": result.baseline,
             "best": found.best if found.separated else None,
             "leaders": list(found.leaders), "verdict": found.sentence(),
+            "breaking_constraints": {name: _compliance_json(c) for name, c in found.breaking.items()},
             "precision": result.precision.to_manifest() if result.precision else None,
             "strategies": strategies}
+
+
+def _compliance_json(compliance) -> list[dict]:
+    """The caps a strategy breaks: cap, limit, mean and 95% interval of the capped value."""
+    return [{"cap": c.cap, "what": c.label, "limit": c.limit, "mean": _num(c.interval.mean),
+             "ci95_low": _num(c.interval.low), "ci95_high": _num(c.interval.high)}
+            for c in compliance.broken]
 
 
 def _num(x: float):
@@ -174,9 +182,10 @@ def _fmt_diff(diff) -> str:
 
 
 def _print_table(result) -> None:
-    from sim.analysis.compare import HEADLINE, headline_verdict, paired_differences
+    from sim.analysis.compare import HEADLINE, decide, paired_differences
 
     summary = result.summary_table()
+    found = decide(summary, result.strategies, result.scenario, result.timeline_table())
     diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
     table = Table(title=f"{result.scenario.name}: {len(result.replications)} replications, "
                         f"mean ± 95% CI; difference vs {result.baseline} paired (same "
@@ -187,9 +196,9 @@ def _print_table(result) -> None:
         table.add_column(header, justify="right", no_wrap=True)
     for name in result.strategies:
         iv = functools.partial(result.interval, name)
-        abandon = iv("abandon_rate")
+        abandon = iv("abandon_rate_with_amd")  # as regulators count: AMD hang-ups included
         table.add_row(
-            name,
+            f"[red]{name} ✗[/]" if name in found.breaking else name,
             _fmt_ci(iv("connects_per_rep_hour")),
             "baseline" if name == result.baseline else _fmt_diff(diffs[name]),
             _fmt_ci(iv("outbound_connects_per_rep_hour")),
@@ -201,8 +210,10 @@ def _print_table(result) -> None:
             f"{iv('opt_outs').mean:,.1f}",
         )
     out.print(table)
-    out.print(f"verdict: {headline_verdict(summary, result.strategies).sentence()}",
-              highlight=False, markup=False, soft_wrap=True)
+    for name, compliance in found.breaking.items():
+        out.print(f"✗ {name} breaks: {compliance.describe()}", highlight=False, markup=False,
+                  soft_wrap=True)
+    out.print(f"verdict: {found.sentence()}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

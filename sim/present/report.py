@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from sim import __version__
-from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
+from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, decide, fmt_number
 from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
 from sim.analysis.metrics import METRIC_NAMES
 from sim.present.plots import RunData, load_run, render_charts, write_bytes_atomic
@@ -189,6 +189,11 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
     s = data.scenario
     paid_h = s.calendar.paid_hours_per_day() * s.calendar.days
     reps = s.team.reps
+    if found.none_comply:
+        return [f"No strategy holds the constraints ({e(found.caps)}): each one breaks a cap "
+                "(see the table below). None of them can be recommended as it is: relax a cap "
+                "if it is stricter than your rules, or change what breaks it (fewer lines per "
+                "rep, a lower dial level, a predictive dialer's target) and run it again."]
     if len(data.strategies) == 1:
         return [f"Only one strategy ({e(found.best)}) was simulated, so there is nothing to "
                 "compare. Add strategies to the scenario and run it again."]
@@ -198,9 +203,13 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
 
     best = found.best
     parts = []
-    if found.separated:
+    within = " that holds the constraints" if found.breaking else ""
+    if len(found.means) == 1:
+        parts.append(f"Best: {who(best)}, the only strategy simulated{within}. It gets "
+                     f"{rows[best]['mean']:.2f} conversations per paid rep-hour.")
+    elif found.separated:
         parts.append(f"Best: {who(best)}. It gets {rows[best]['mean']:.2f} conversations per paid "
-                     "rep-hour, more than any other strategy simulated.")
+                     f"rep-hour, more than any other strategy simulated{within}.")
     else:
         others = ", ".join(who(n) for n in found.leaders[1:])
         parts.append(f"The simulation cannot tell {who(best)} apart from {others}: after "
@@ -208,6 +217,10 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
                      "noise. Choose between them on other grounds (the effort of recording "
                      "messages, how prospects feel about repeat messages), or run more "
                      "replications (<code>dialsim run SCENARIO --precision 0.01</code>).")
+    if found.breaking:
+        names = ", ".join(f"<b>{e(n)}</b>" for n in found.breaking)
+        parts.append(f"Left out because they break a cap ({e(found.caps)}): {names}; "
+                     "the table below gives each one's interval.")
     base = data.baseline
     if best != base:
         row = rows[best]
@@ -219,8 +232,8 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
             f"conversations per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
             f"about {extra_rep:,.0f} more per rep over the {s.calendar.days}-day campaign, "
             f"{extra_rep * reps:,.0f} for the team of {reps}.{sure}")
-    behind = [n for n in data.strategies if n not in found.leaders]
-    if found.separated and len(data.strategies) > 2:
+    behind = [n for n in data.strategies if n not in found.leaders and n not in found.breaking]
+    if found.separated and found.gaps and len(data.strategies) > 2:
         closest = min(found.gaps, key=lambda n: found.gaps[n].mean)
         gap = found.gaps[closest]
         parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} conversations per "
@@ -243,7 +256,25 @@ def _fmt_iv(mean: float, low: float, high: float, digits: int = 2) -> str:
     return f"{mean:.{digits}f} <span class=ci>({low:.{digits}f} to {high:.{digits}f})</span>"
 
 
-def comparison_html(data: RunData, table, specs: dict[str, StrategySpec]) -> str:
+def constraints_html(found: Verdict) -> str:
+    """Which strategies break which cap, with the interval (id="constraints"); '' if none."""
+    if not found.breaking:
+        return (f"<p id=constraints>Every strategy holds the constraints ({html.escape(found.caps)}), "
+                "judged by the high end of its 95% interval.</p>" if found.caps else "")
+    e = html.escape
+    body = "".join(
+        f"<tr><th scope=row class=breaks>{e(name)} &#x2717;</th><td class=desc>{e(check.label)}</td>"
+        f"<td>{e(check.interval_text())}</td><td>{e(check.fmt(check.limit))}</td></tr>"
+        for name, compliance in found.breaking.items() for check in compliance.broken)
+    return (f"<p>Constraints: {e(found.caps)}. A strategy holds a cap only if the high end of "
+            "its 95% interval is at or under it; these do not:</p>"
+            "<table id=constraints class=data><thead><tr><th>strategy</th><th>capped rate</th>"
+            "<th>mean (95% interval)</th><th>cap</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def comparison_html(data: RunData, table, specs: dict[str, StrategySpec],
+                    breaking: tuple[str, ...] = ()) -> str:
     """The main comparison table (id="comparison"), one row per strategy."""
     e = html.escape
     rows_by_metric = {m: comparison_rows(table, m) for m in (HEADLINE, *(m for m, _h, _d in TABLE_METRICS))}
@@ -261,7 +292,8 @@ def comparison_html(data: RunData, table, specs: dict[str, StrategySpec]) -> str
                     "clearly fewer" if r["diff_excludes_zero"] else "no clear difference")
             diff = (f"{r['diff_mean']:+.2f} <span class=ci>({r['diff_ci95_low']:+.2f} to "
                     f"{r['diff_ci95_high']:+.2f})</span><br><span class=word>{word}</span>")
-        cells = [f"<th scope=row>{e(name)}</th>", f"<td class=desc>{e(describe_strategy(specs[name]))}</td>",
+        mark = " <span class=breaks>&#x2717; breaks a cap</span>" if name in breaking else ""
+        cells = [f"<th scope=row>{e(name)}{mark}</th>", f"<td class=desc>{e(describe_strategy(specs[name]))}</td>",
                  f"<td>{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'])}</td>", f"<td>{diff}</td>"]
         for metric, _header, digits in TABLE_METRICS:
             cells.append(f"<td>{rows_by_metric[metric][name]['mean']:,.{digits}f}</td>")
@@ -310,6 +342,7 @@ table.assume td:first-child { color: #444; width: 30%; text-align: left; }
 table.assume { border-collapse: collapse; width: 100%; font-size: .92em; }
 table.assume td { padding: .25em .5em; border-bottom: 1px solid #eee; vertical-align: top; }
 .method { color: #444; font-size: .92em; }
+.breaks { color: #b00020; font-weight: 600; }
 """
 
 
@@ -320,7 +353,7 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
     specs = {spec.name: spec for spec in s.strategies}
     table = comparison_table(data.summary, data.strategies, data.baseline)
     rows = comparison_rows(table, HEADLINE)
-    found = verdict(data.values(HEADLINE), HEADLINE)
+    found = decide(data.summary, data.strategies, s, data.timeline)
     answer = "".join(f"<p>{p}</p>" for p in verdict_paragraphs(data, found, rows, specs))
     figures = "".join(
         f'<figure><img alt="{e(name[:-4].replace("_", " "))}" '
@@ -365,7 +398,8 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
 <p>Means over {n} replications of the whole campaign; in brackets the 95% interval.
 The difference column compares each strategy with <b>{e(data.baseline)}</b> on the same
 simulated prospects.</p>
-{comparison_html(data, table, specs)}
+{comparison_html(data, table, specs, tuple(found.breaking))}
+{constraints_html(found)}
 {details_html(data, table)}
 <h2 id=charts>Charts</h2>
 {figures}
