@@ -194,3 +194,84 @@ def test_cli_marks_the_strategy_that_breaks_a_cap(tmp_path):
     assert res.exit_code == 0, res.output
     assert "✗ never breaks: abandon rate with AMD (worst day)" in res.output
     assert "verdict: no strategy complies with the constraints" in res.output
+
+
+# ------------------------------------------------------------------ report
+
+
+def test_report_marks_the_strategy_that_breaks_a_cap_and_names_the_best_that_complies(tmp_path):
+    """drop_advocate, fixed seed: messages double opt-outs; a cap between the two rates."""
+    from sim.present.report import REPORT_FILE, write_report
+
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", str(SCENARIOS / "drop_advocate.toml"), "-n", "4", "-q",
+                              "--set", "prospects.count=1500", "--set", "calendar.days=3",
+                              "--set", "constraints.max_opt_out_rate=0.005", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    write_report(out)
+    page = (out / REPORT_FILE).read_text()
+    assert "Best: <b>never</b>" in page and "the only strategy simulated that holds the constraints" in page
+    assert "rotate &#x2717;" in page and "<span class=breaks>&#x2717; breaks a cap</span>" in page
+    assert "opt-outs per prospect dialled" in page and "id=constraints" in page
+    assert "Best: <b>rotate</b>" not in page  # the unconstrained leader is not crowned
+
+    strict = tmp_path / "strict"
+    res = runner.invoke(app, ["run", str(SCENARIOS / "drop_advocate.toml"), "-n", "4", "-q",
+                              "--set", "prospects.count=1500", "--set", "calendar.days=3",
+                              "--set", "constraints.max_opt_out_rate=0.0001", "--out", str(strict)])
+    assert res.exit_code == 0, res.output
+    write_report(strict)
+    page = (strict / REPORT_FILE).read_text()
+    assert "No strategy holds the constraints" in page and "Best:" not in page
+
+
+# ------------------------------------------------------------------ sweeps
+
+
+def test_sweep_summary_winner_is_the_best_that_complies():
+    from sim.experiment.sweep import summarise_point
+
+    race = _race()
+    rows = race.append_column("outbound_connects_per_rep_hour",
+                              race.column("connects_per_rep_hour"))
+    scenario = {"constraints": {"max_abandon_rate": 0.03, "abandon_window": "campaign"}}
+    got = {r["strategy"]: r for r in summarise_point(rows, ("fast", "safe", "slow"), scenario)}
+    assert got["fast"]["winner"] == "safe" and got["safe"]["is_winner"]
+    assert got["safe"]["rank"] == 1 and got["slow"]["rank"] == 2 and got["fast"]["rank"] == 3
+    assert got["safe"]["runner_up"] == "slow"
+    assert not got["fast"]["complies"] and "over the 3.0% cap" in got["fast"]["broken_caps"]
+    assert got["safe"]["broken_caps"] is None
+    assert got["fast"]["abandon_rate_with_amd_mean"] == pytest.approx(0.0595)
+    unconstrained = {r["strategy"]: r for r in summarise_point(rows, ("fast", "safe", "slow"))}
+    assert unconstrained["fast"]["winner"] == "fast"
+    strict = {"constraints": {"max_abandon_rate": 0.0, "abandon_window": "campaign"}}
+    none = summarise_point(rows, ("fast", "safe"), strict)
+    assert all(r["winner"] is None and not r["is_winner"] for r in none)
+
+
+def test_sweep_judges_the_per_day_cap_and_charts_mark_it(tmp_path):
+    """A tiny lines sweep: 1 line (no abandons) complies, 3 lines break the daily cap."""
+    import pyarrow.parquet as pq
+
+    from sim.present.sweep_plots import plot_sweep
+
+    from .sweep_support import write_sweep
+
+    path = write_sweep(tmp_path, grid={"team.lines_per_rep": [1, 3]},
+                       set_={"constraints.max_abandon_rate": 0.03, "prospects.count": 600},
+                       strategies=["never", "always"])
+    res = runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    summary = {(r["team.lines_per_rep"], r["strategy"]): r
+               for r in pq.read_table(tmp_path / "out" / "sweep_summary.parquet").to_pylist()}
+    data = pq.read_table(tmp_path / "out" / "data").to_pylist()
+    worst = {(r["team.lines_per_rep"], r["strategy"]): r["abandon_rate_with_amd_worst_day"]
+             for r in data}
+    assert all(summary[(1, s)]["complies"] for s in ("never", "always"))
+    assert summary[(1, "never")]["winner"] in ("never", "always")
+    for s in ("never", "always"):  # 3 lines abandon well over 3% on their worst day
+        assert worst[(3, s)] > 0.03
+        assert not summary[(3, s)]["complies"] and summary[(3, s)]["winner"] is None
+    assert "none complies" in res.output and "✗" in res.output
+    charts = plot_sweep(tmp_path / "out")
+    assert charts and charts[0].stat().st_size > 0

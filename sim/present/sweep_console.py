@@ -185,11 +185,17 @@ def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console) -> None:
         table.add_row(
             *_point_cells(sweep, point_id, values[point_id]),
             *[_fmt(cells[s]["connects_per_rep_hour_mean"], cells[s]["connects_per_rep_hour_ci95_low"],
-                   cells[s]["connects_per_rep_hour_ci95_high"]) for s in sweep.strategies],
-            escape(first["winner"]),
+                   cells[s]["connects_per_rep_hour_ci95_high"])
+              + ("" if cells[s]["complies"] else " [red]✗[/]") for s in sweep.strategies],
+            escape(first["winner"]) if first["winner"] is not None else "[red]none complies[/]",
             margin,
         )
     out.print(table)
+    if not all(row["complies"] for row in rows):
+        out.print("✗ breaks a [constraints] cap (judged by the high end of its 95% interval; "
+                  "left out of the race): see broken_caps in "
+                  f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False, markup=False,
+                  soft_wrap=True)
     if len(by_point) > MAX_TABLE_ROWS:
         out.print(f"... and {len(by_point) - MAX_TABLE_ROWS} more points in "
                   f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False)

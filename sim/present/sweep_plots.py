@@ -24,6 +24,7 @@ from sim.errors import UserError
 from sim.experiment.sweep import format_value, read_sweep
 
 HEADLINE_LABEL = "connects per rep-hour"
+NONE_COMPLIES = "none complies"
 
 
 def plot_sweep(run_dir: Path, out_dir: Path | None = None) -> list[Path]:
@@ -93,6 +94,11 @@ def _per_point(rows: list[dict]) -> dict[int, dict]:
         entry["strategies"][row["strategy"]] = row
         if row["is_winner"]:
             entry["winner"] = row
+    for entry in points.values():  # no strategy holds the caps: the point has no winner
+        if "winner" not in entry:
+            entry["winner"] = {**next(iter(entry["strategies"].values())), "winner": NONE_COMPLIES,
+                               "runner_up": None, "margin_mean": math.nan,
+                               "margin_clear": False}
     return points
 
 
@@ -104,6 +110,7 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
     order = sorted(points, key=lambda pid: axis.position(points[pid]["winner"][key]))
     x = np.array([axis.position(points[pid]["winner"][key]) for pid in order])
     fig, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
+    any_breaks = False
     for strategy in strategies:
         cells = [points[pid]["strategies"][strategy] for pid in order]
         mean = np.array([c["connects_per_rep_hour_mean"] for c in cells], dtype=float)
@@ -112,21 +119,27 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
         (line,) = ax.plot(x, mean, marker="o", label=strategy)
         if np.isfinite(low).any():
             ax.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+        breaks = np.array([not c.get("complies", True) for c in cells])
+        if breaks.any():  # a red cross where the strategy breaks a [constraints] cap
+            ax.scatter(x[breaks], mean[breaks], marker="x", s=90, color="red", zorder=5,
+                       label="breaks a cap" if not any_breaks else None)
+            any_breaks = True
     winners = [points[pid]["winner"]["winner"] for pid in order]
     for i in range(1, len(order)):
         if winners[i] != winners[i - 1]:
             boundary = (x[i] + x[i - 1]) / 2
             ax.axvline(boundary, color="black", linestyle="--", linewidth=1)
-            ax.annotate(f"best: {winners[i - 1]} | {winners[i]}", (boundary, 1.0),
-                        xycoords=("data", "axes fraction"), ha="center", va="bottom",
+            ax.annotate(f"best: {winners[i - 1]} | {winners[i]}", (boundary, 0.99),
+                        xycoords=("data", "axes fraction"), ha="center", va="top",
                         fontsize=8)
     axis.label(ax.xaxis)
     ax.set_xlabel(key)
     ax.set_ylabel(f"{HEADLINE_LABEL} (mean, 95% CI)")
     changes = sum(winners[i] != winners[i - 1] for i in range(1, len(winners)))
+    caps = "\n(x: breaks a [constraints] cap, so it cannot win)" if any_breaks else ""
     ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key}"
                  + ("\n(dashed: best strategy changes)" if changes else
-                    f"\n(best everywhere: {winners[0]})"), fontsize=10)
+                    f"\n(best everywhere: {winners[0]})") + caps, fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)
     path = out_dir / _file_name("sweep_lines", key)
@@ -184,8 +197,10 @@ def _margin_map(rows, keys, params, title, out_dir) -> Path:
     fig.colorbar(mesh, ax=ax, label="winner's margin over runner-up (connects/rep-h)")
     ax.set_xlabel(keys[0])
     ax.set_ylabel(keys[1])
+    caps = ("\n(only strategies within the [constraints] caps can win; blank: none does)"
+            if any(not r.get("complies", True) for r in rows) else "")
     ax.set_title(f"{title}: best strategy and its paired margin\n(black lines: the best "
-                 "strategy changes; ? = margin's 95% CI includes 0)", fontsize=10)
+                 f"strategy changes; ? = margin's 95% CI includes 0){caps}", fontsize=10)
     path = out_dir / _file_name("sweep_margin", keys[0], keys[1])
     _save(fig, path)
     return path
