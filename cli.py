@@ -70,9 +70,11 @@ def run(
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", min=2, metavar="N", help="Cap for --precision (default 200).")] = None,
+    objective: Annotated[str, typer.Option("--objective", metavar="connects|meetings|value", help="What the verdict ranks: connects per rep-hour (default), meetings per rep-hour, or net value per rep-hour (pipeline value minus cost); the last two need an [economics] section.")] = "connects",
 ):
     """Simulate every strategy of SCENARIO over N replications and write results."""
     from sim.analysis.compare import resolve_baseline
+    from sim.analysis.economics import objective_metric
     from sim.experiment.replications import select_strategies
     from sim.experiment.runs import default_out_dir, execute_run
     from sim.scenario.schema import load_scenario
@@ -80,6 +82,7 @@ def run(
     sc = load_scenario(scenario, overrides or ())
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
+    objective_metric(objective, sc)  # a bad --objective fails here, before anything runs
     _check_precision_options(precision, max_replications, replications)
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
@@ -88,7 +91,8 @@ def run(
 
     run_options = dict(out_dir=target, seed=base_seed, replications=reps, strategies=names,
                        workers=n_workers, calls=calls, source=str(scenario), baseline=baseline,
-                       precision=precision, max_replications=max_replications)
+                       precision=precision, max_replications=max_replications,
+                       objective=objective)
     if quiet:
         result = execute_run(sc, **run_options)
     else:  # a moving bar on a terminal; a plain line every few seconds when piped (--json too)
@@ -99,9 +103,9 @@ def run(
                                  on_progress=shown.partial)
 
     if as_json:
-        print(json.dumps(_summary_json(result, target), indent=2))
+        print(json.dumps(_summary_json(result, target, objective), indent=2))
     elif not quiet:
-        _print_table(result)
+        _print_table(result, objective)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
@@ -125,12 +129,14 @@ def _check_precision_options(precision, max_replications, replications) -> None:
                         f"(-n {replications})")
 
 
-def _summary_json(result, target: Path) -> dict:
+def _summary_json(result, target: Path, objective: str = "connects") -> dict:
     from sim.analysis.compare import comparison_table, decide
+    from sim.analysis.economics import ECONOMICS_NAMES, objective_metric, with_economics
     from sim.experiment.replications import headline_metrics
 
-    summary = result.summary_table()
-    table = comparison_table(summary, result.strategies, result.baseline, headline_metrics())
+    summary = with_economics(result.summary_table(), result.scenario)
+    metrics = headline_metrics() + tuple(m for m in ECONOMICS_NAMES if m in summary.column_names)
+    table = comparison_table(summary, result.strategies, result.baseline, metrics)
     strategies = {name: {} for name in result.strategies}
     for row in table.to_pylist():
         strategies[row["strategy"]][row["metric"]] = {
@@ -141,11 +147,13 @@ def _summary_json(result, target: Path) -> dict:
                                  "ci95_high": _num(row["diff_ci95_high"]),
                                  "excludes_zero": row["diff_excludes_zero"]},
         }
-    found = decide(summary, result.strategies, result.scenario, result.timeline_table())
+    metric, words = objective_metric(objective, result.scenario)
+    found = decide(summary, result.strategies, result.scenario, result.timeline_table(), metric)
     return {"results": str(target), "scenario": result.scenario.name, "seed": result.seed,
             "replications": len(result.replications), "baseline": result.baseline,
+            "objective": metric,
             "best": found.best if found.separated else None,
-            "leaders": list(found.leaders), "verdict": found.sentence(),
+            "leaders": list(found.leaders), "verdict": found.sentence(words),
             "breaking_constraints": {name: _compliance_json(c) for name, c in found.breaking.items()},
             "precision": result.precision.to_manifest() if result.precision else None,
             "strategies": strategies}
@@ -181,11 +189,13 @@ def _fmt_diff(diff) -> str:
     return f"[green]{text}[/]" if diff.mean > 0 else f"[red]{text}[/]"
 
 
-def _print_table(result) -> None:
+def _print_table(result, objective: str = "connects") -> None:
     from sim.analysis.compare import HEADLINE, decide, paired_differences
+    from sim.analysis.economics import objective_metric, with_economics
 
-    summary = result.summary_table()
-    found = decide(summary, result.strategies, result.scenario, result.timeline_table())
+    summary = with_economics(result.summary_table(), result.scenario)
+    metric, words = objective_metric(objective, result.scenario)
+    found = decide(summary, result.strategies, result.scenario, result.timeline_table(), metric)
     diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
     table = Table(title=f"{result.scenario.name}: {len(result.replications)} replications, "
                         f"mean ± 95% CI; difference vs {result.baseline} paired (same "
@@ -213,7 +223,44 @@ def _print_table(result) -> None:
     for name, compliance in found.breaking.items():
         out.print(f"✗ {name} breaks: {compliance.describe()}", highlight=False, markup=False,
                   soft_wrap=True)
-    out.print(f"verdict: {found.sentence()}", highlight=False, markup=False, soft_wrap=True)
+    if result.scenario.economics is not None:
+        _print_economics(result, summary)
+    out.print(f"verdict: {found.sentence(words)}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _money(x: float, unit: str) -> str:
+    """'$1,234', '$12.5', '$0.42': money for a narrow column."""
+    if not math.isfinite(x):
+        return "-"
+    return f"{unit}{x:,.0f}" if abs(x) >= 100 else f"{unit}{x:.3g}"
+
+
+def _print_economics(result, summary) -> None:
+    """Meetings, value and cost per strategy (means; the meetings rate with its 95% CI)."""
+    from sim.analysis.compare import values_by_strategy
+    from sim.analysis.stats import t_interval
+
+    unit = result.scenario.economics.currency
+    from rich import box
+
+    table = Table(title=f"meetings (mtgs, expected) and money in {unit}: campaign means over "
+                        "replications; net = pipeline - cost", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("strategy", style="bold", no_wrap=True)
+    for header in ("mtgs", "mtgs/rep-h", "pipeline", "cost", f"{unit}/connect", f"{unit}/mtg",
+                   "net/rep-h"):
+        table.add_column(header, justify="right", no_wrap=True)
+    columns = ("meetings", "meetings_per_rep_hour", "pipeline_value", "cost_total",
+               "cost_per_connect", "cost_per_meeting", "net_value_per_rep_hour")
+    values = {c: values_by_strategy(summary, c, result.strategies) for c in columns}
+    for name in result.strategies:
+        iv = {c: t_interval(values[c][name]) for c in columns}
+        table.add_row(name, f"{iv['meetings'].mean:,.1f}", f"{iv['meetings_per_rep_hour'].mean:.3f}",
+                      _money(iv["pipeline_value"].mean, unit), _money(iv["cost_total"].mean, unit),
+                      _money(iv["cost_per_connect"].mean, unit),
+                      _money(iv["cost_per_meeting"].mean, unit),
+                      _money(iv["net_value_per_rep_hour"].mean, unit))
+    out.print(table)
 
 
 @app.command()

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from sim.errors import UserError
 from sim.analysis.constraints import Compliance, describe_caps, violations
+from sim.analysis.economics import ECONOMICS_COLUMNS
 from sim.analysis.metrics import METRIC_NAMES, METRICS
 from sim.analysis.stats import Interval, paired_difference, t_interval, unpaired_difference
 
@@ -30,13 +31,13 @@ HEADLINE = "connects_per_rep_hour"
 CONFIDENCE = 0.95
 COMPARISON_FILE = "comparison.parquet"
 
-_UNITS = {name: unit for name, _type, unit, _desc in METRICS}
+_UNITS = {name: unit for name, _type, unit, _desc in METRICS + ECONOMICS_COLUMNS}
 
 # name, arrow type, description (docs/results.md "comparison.parquet" is checked against this)
 COMPARISON_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("strategy", pa.string(), "strategy name, as in the scenario"),
-    ("metric", pa.string(), "metric name, as a column of summary.parquet"),
-    ("unit", pa.string(), "the metric's unit (1/h, count, h, ratio, dials)"),
+    ("metric", pa.string(), "metric name, as a column of summary.parquet (or economics.parquet)"),
+    ("unit", pa.string(), "the metric's unit (1/h, count, h, ratio, dials, min, currency)"),
     ("baseline", pa.string(), "the strategy differences are taken against"),
     ("is_baseline", pa.bool_(), "true on the baseline's own rows (difference identically 0)"),
     ("n", pa.int32(), "replications with a value (NaN values, e.g. mean_attempts_to_reach with no one reached, are left out)"),
@@ -295,6 +296,10 @@ def decide(summary: pa.Table, strategies: Sequence[str], scenario=None,
     :func:`sim.analysis.constraints.violations`). Without a scenario, or with no
     caps, every strategy is in the race.
     """
+    if metric not in summary.column_names:  # a derived metric: meetings, value (economics)
+        from sim.analysis.economics import with_economics
+
+        summary = with_economics(summary, scenario)
     values = values_by_strategy(summary, metric, strategies)
     if scenario is None or not describe_caps(scenario):
         return verdict(values, metric)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sim.analysis.compare import COMPARISON_FILE, comparison_table, resolve_baseline
+from sim.analysis.economics import ECONOMICS_FILE, ECONOMICS_NAMES, economics_table, with_economics
+from sim.analysis.metrics import METRIC_NAMES
 from sim.experiment.engine import select as select_engine
 from sim.experiment.executors import local_executor
 from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
@@ -58,6 +60,7 @@ def execute_run(
     max_replications: int | None = None,
     on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int, float], None] | None = None,
+    objective: str = "connects",
 ) -> RunResult:
     """Run the experiment and write its results folder atomically. Returns the results.
 
@@ -104,7 +107,14 @@ def execute_run(
         if numbers is not None:
             write_parquet_atomic(numbers, stage / NUMBERS_FILE)
             files[NUMBERS_FILE] = numbers.num_rows
-        comparison = comparison_table(summary, strategies, baseline)
+        metrics = METRIC_NAMES
+        if scenario.economics is not None:
+            economics = economics_table(summary, scenario)
+            write_parquet_atomic(economics, stage / ECONOMICS_FILE)
+            files[ECONOMICS_FILE] = economics.num_rows
+            metrics = METRIC_NAMES + ECONOMICS_NAMES
+        comparison = comparison_table(with_economics(summary, scenario), strategies, baseline,
+                                      metrics)
         write_parquet_atomic(comparison, stage / COMPARISON_FILE)
         files[COMPARISON_FILE] = comparison.num_rows
         if calls:
@@ -124,6 +134,7 @@ def execute_run(
             "replications": replications,
             "strategies": list(strategies),
             "baseline": baseline,
+            "objective": objective,
             "versions": environment_versions(select_engine(warn=False).name),
             "command": command_line(),
             "started_at": started_at,

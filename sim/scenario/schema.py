@@ -458,6 +458,43 @@ class Constraints(Strict):
                                            self.max_numbers_labelled))
 
 
+NonNegativeMoney = Annotated[float, Field(ge=0.0, le=1e9)]
+
+
+class Economics(Strict):
+    """What conversations are worth and what the campaign costs (optional section).
+
+    Money is in one currency of your choice (``currency`` is only a label). Costs left
+    out are 0. Meetings are expected values: conversations x the probability that a
+    conversation of that kind books a meeting (docs/comparisons.md).
+    """
+
+    currency: str = Field("$", min_length=1, max_length=8, description="label shown with money")
+    p_meeting_per_outbound_connect: Probability = Field(
+        0.0, description="P(an outbound conversation books a meeting)"
+    )
+    p_meeting_per_inbound_connect: Probability = Field(
+        0.0, description="P(an answered callback books a meeting)"
+    )
+    p_meeting_per_return_connect: Probability = Field(
+        0.0, description="P(an answered return call to a missed callback books a meeting)"
+    )
+    value_per_meeting: NonNegativeMoney = Field(
+        0.0, description="pipeline value of one meeting (one value for every segment: results "
+        "are not split by segment yet)"
+    )
+    rep_cost_per_paid_hour: NonNegativeMoney = Field(0.0, description="loaded cost of a paid rep-hour")
+    telephony_cost_per_minute: NonNegativeMoney = Field(
+        0.0, description="per minute of line time (dialling, talking, live messages, recorded drops)"
+    )
+    fee_per_voicemail_drop: NonNegativeMoney = Field(
+        0.0, description="per recorded message dropped (voicemail.drop_mode = 'recorded' only)"
+    )
+    seat_cost_per_rep_per_day: NonNegativeMoney = Field(
+        0.0, description="dialer licence per rep per working day"
+    )
+
+
 class Experiment(Strict):
     replications: int = Field(20, ge=1, le=100_000)
     seed: int = Field(20261123, ge=0, le=2**63 - 1)
@@ -487,6 +524,9 @@ class Scenario(Strict):
     )
     experiment: Experiment = Field(default_factory=Experiment)
     constraints: Constraints = Field(default_factory=Constraints)
+    economics: Economics | None = Field(
+        None, description="meetings, pipeline value and costs; null = not modelled"
+    )
 
     @field_validator("strategies")
     @classmethod
