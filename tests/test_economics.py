@@ -147,3 +147,21 @@ def test_run_writes_economics_parquet_with_units_and_the_docs_list_every_column(
     docs = (ROOT / "docs" / "results.md").read_text()
     for name, *_ in ECONOMICS_COLUMNS:
         assert f"| `{name}` |" in docs, name
+
+
+def test_report_ranks_the_objective_of_the_run_and_shows_the_money(tmp_path):
+    from sim.present.report import REPORT_FILE, write_report
+
+    out = tmp_path / "o"
+    args = ["run", str(SCENARIOS / "baseline.toml"), "-n", "2", "-q", "--out", str(out),
+            "--set", "prospects.count=300", "--set", "calendar.days=1", "--objective", "meetings",
+            "--strategy", "never", "--strategy", "always"]
+    for text in ECONOMICS:
+        args += ["--set", text]
+    assert runner.invoke(app, args).exit_code == 0
+    write_report(out)
+    page = (out / REPORT_FILE).read_text()
+    assert "Ranked by meetings per rep-hour" in page and "--objective meetings" in page
+    assert "more meetings (expected) per rep-hour" in page or "less meetings (expected)" in page
+    assert "<table id=economics" in page and "$500 (one value for every segment)" in page
+    assert "net_value_per_rep_hour" in page  # in the every-metric details too

@@ -17,6 +17,7 @@ from pathlib import Path
 from sim import __version__
 from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, decide, fmt_number
 from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
+from sim.analysis.economics import ECONOMICS_NAMES, OBJECTIVES, with_economics
 from sim.analysis.metrics import METRIC_NAMES
 from sim.present.plots import RunData, load_run, render_charts, write_bytes_atomic
 from sim.scenario.schema import Scenario, StrategySpec
@@ -182,9 +183,14 @@ def _range(low: float, high: float) -> str:
     return f"{fmt_number(low)} to {fmt_number(high)}"
 
 
+OBJECTIVE_NOUNS = {"connects": "conversations", "meetings": "meetings (expected)",
+                   "value": "net value (pipeline value minus cost, in {currency})"}
+
+
 def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
-                       specs: dict[str, StrategySpec]) -> list[str]:
-    """The plain-language answer (HTML-escaped paragraphs)."""
+                       specs: dict[str, StrategySpec], noun: str = "conversations") -> list[str]:
+    """The plain-language answer (HTML-escaped paragraphs); ``rows``: the comparison
+    rows of the ranked metric, ``noun``: what it counts per rep-hour."""
     e = html.escape
     s = data.scenario
     paid_h = s.calendar.paid_hours_per_day() * s.calendar.days
@@ -206,9 +212,9 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
     within = " that holds the constraints" if found.breaking else ""
     if len(found.means) == 1:
         parts.append(f"Best: {who(best)}, the only strategy simulated{within}. It gets "
-                     f"{rows[best]['mean']:.2f} conversations per paid rep-hour.")
+                     f"{rows[best]['mean']:.2f} {noun} per paid rep-hour.")
     elif found.separated:
-        parts.append(f"Best: {who(best)}. It gets {rows[best]['mean']:.2f} conversations per paid "
+        parts.append(f"Best: {who(best)}. It gets {rows[best]['mean']:.2f} {noun} per paid "
                      f"rep-hour, more than any other strategy simulated{within}.")
     else:
         others = ", ".join(who(n) for n in found.leaders[1:])
@@ -227,16 +233,17 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
         extra_rep = row["diff_mean"] * paid_h
         sure = ("" if row["diff_excludes_zero"] else
                 " That difference is not clear: its interval includes zero.")
+        more = "more" if row["diff_mean"] >= 0 else "less"
         parts.append(
-            f"Compared with {who(base)}, {e(best)} makes {fmt_number(row['diff_mean'])} more "
-            f"conversations per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
-            f"about {extra_rep:,.0f} more per rep over the {s.calendar.days}-day campaign, "
-            f"{extra_rep * reps:,.0f} for the team of {reps}.{sure}")
+            f"Compared with {who(base)}, {e(best)} makes {fmt_number(abs(row['diff_mean']))} {more} "
+            f"{noun} per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
+            f"about {abs(extra_rep):,.0f} {more} per rep over the {s.calendar.days}-day campaign, "
+            f"{abs(extra_rep) * reps:,.0f} for the team of {reps}.{sure}")
     behind = [n for n in data.strategies if n not in found.leaders and n not in found.breaking]
     if found.separated and found.gaps and len(data.strategies) > 2:
         closest = min(found.gaps, key=lambda n: found.gaps[n].mean)
         gap = found.gaps[closest]
-        parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} conversations per "
+        parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} {noun} per "
                      f"rep-hour behind ({found.level()} interval {_range(gap.low, gap.high)}).")
     elif behind and not found.separated:
         parts.append(f"Clearly behind: {', '.join(e(n) for n in behind)}.")
@@ -302,12 +309,49 @@ def comparison_html(data: RunData, table, specs: dict[str, StrategySpec],
             "</tbody></table>")
 
 
+def economics_html(data: RunData, table) -> str:
+    """Meetings, value and cost per strategy (id="economics"); '' without [economics]."""
+    econ = data.scenario.economics
+    if econ is None:
+        return ""
+    e = html.escape
+    cur = econ.currency
+    columns = (("meetings", "meetings (expected)", ""), ("meetings_per_rep_hour", "meetings per rep-hour", ""),
+               ("pipeline_value", "pipeline value", cur), ("cost_total", "cost", cur),
+               ("cost_per_connect", "cost per conversation", cur),
+               ("cost_per_meeting", "cost per meeting", cur),
+               ("net_value_per_rep_hour", "net value per rep-hour", cur))
+    rows = {metric: comparison_rows(table, metric) for metric, _h, _u in columns}
+    head = "<tr><th>strategy</th>" + "".join(f"<th>{e(h)}</th>" for _m, h, _u in columns) + "</tr>"
+    body = []
+    for name in data.strategies:
+        cells = [f"<th scope=row>{e(name)}</th>"]
+        for metric, _h, unit in columns:
+            r = rows[metric][name]
+            digits = {"meetings_per_rep_hour": 3, "meetings": 1, "pipeline_value": 0,
+                      "cost_total": 0}.get(metric, 2)
+            cells.append(f"<td>{e(unit)}{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'], digits)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<h3 id=money>Meetings and money</h3><p>Expected meetings: each conversation times "
+            f"the chance it books one ({econ.p_meeting_per_outbound_connect:.0%} outbound, "
+            f"{econ.p_meeting_per_inbound_connect:.0%} callbacks, "
+            f"{econ.p_meeting_per_return_connect:.0%} return calls); a meeting is worth "
+            f"{e(cur)}{econ.value_per_meeting:,.0f} (one value for every segment). Costs: "
+            f"{e(cur)}{econ.rep_cost_per_paid_hour:g} per paid rep-hour, {e(cur)}"
+            f"{econ.telephony_cost_per_minute:g} per line minute, {e(cur)}"
+            f"{econ.fee_per_voicemail_drop:g} per recorded drop, {e(cur)}"
+            f"{econ.seat_cost_per_rep_per_day:g} per rep per day for the dialer. Campaign "
+            "totals; in brackets the 95% interval.</p>"
+            f"<table id=economics class=data><thead>{head}</thead><tbody>{''.join(body)}"
+            "</tbody></table>")
+
+
 def details_html(data: RunData, table) -> str:
     """Every metric x strategy: mean (95% interval) and the paired difference, folded away."""
     e = html.escape
     head = "<tr><th>metric</th>" + "".join(f"<th>{e(n)}</th>" for n in data.strategies) + "</tr>"
     body = []
-    for metric in METRIC_NAMES:
+    for metric in dict.fromkeys(table.column("metric").to_pylist()):
         rows = comparison_rows(table, metric)
         cells = [f"<th scope=row>{e(metric)} <span class=ci>{e(rows[data.strategies[0]]['unit'])}</span></th>"]
         for name in data.strategies:
@@ -351,10 +395,22 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
     e = html.escape
     s = data.scenario
     specs = {spec.name: spec for spec in s.strategies}
-    table = comparison_table(data.summary, data.strategies, data.baseline)
-    rows = comparison_rows(table, HEADLINE)
-    found = decide(data.summary, data.strategies, s, data.timeline)
-    answer = "".join(f"<p>{p}</p>" for p in verdict_paragraphs(data, found, rows, specs))
+    summary = with_economics(data.summary, s)
+    metrics = METRIC_NAMES + (ECONOMICS_NAMES if s.economics is not None else ())
+    table = comparison_table(summary, data.strategies, data.baseline, metrics)
+    objective = data.manifest.get("objective") or "connects"
+    if objective not in OBJECTIVES or (objective != "connects" and s.economics is None):
+        objective = "connects"
+    metric = OBJECTIVES[objective][0]
+    rows = comparison_rows(table, metric)
+    found = decide(summary, data.strategies, s, data.timeline, metric)
+    noun = OBJECTIVE_NOUNS[objective].format(currency=s.economics.currency if s.economics else "")
+    paragraphs = verdict_paragraphs(data, found, rows, specs, noun)
+    if objective != "connects":
+        paragraphs.insert(0, f"Ranked by {e(OBJECTIVES[objective][1])}, not by conversations "
+                             f"(the run asked for <code>--objective {e(objective)}</code>; see "
+                             "Meetings and money below).")
+    answer = "".join(f"<p>{p}</p>" for p in paragraphs)
     figures = "".join(
         f'<figure><img alt="{e(name[:-4].replace("_", " "))}" '
         f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
@@ -400,6 +456,7 @@ The difference column compares each strategy with <b>{e(data.baseline)}</b> on t
 simulated prospects.</p>
 {comparison_html(data, table, specs, tuple(found.breaking))}
 {constraints_html(found)}
+{economics_html(data, table)}
 {details_html(data, table)}
 <h2 id=charts>Charts</h2>
 {figures}
