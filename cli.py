@@ -70,6 +70,7 @@ def run(
     baseline: Annotated[Optional[str], typer.Option("--baseline", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", min=2, metavar="N", help="Cap for --precision (default 200).")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", metavar="hour", help="Also print a breakdown: 'hour' = live answers per 100 dials by hour of day (the team's clock).")] = None,
     objective: Annotated[str, typer.Option("--objective", metavar="connects|meetings|value", help="What the verdict ranks: connects per rep-hour (default), meetings per rep-hour, or net value per rep-hour (pipeline value minus cost); the last two need an [economics] section.")] = "connects",
 ):
     """Simulate every strategy of SCENARIO over N replications and write results."""
@@ -83,6 +84,9 @@ def run(
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
     objective_metric(objective, sc)  # a bad --objective fails here, before anything runs
+    if by is not None and by != "hour":
+        raise UserError(f"--by {by!r}: only 'hour' for now (by segment, time zone or rep group "
+                        "needs counters the model does not keep yet)")
     _check_precision_options(precision, max_replications, replications)
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
@@ -106,6 +110,8 @@ def run(
         print(json.dumps(_summary_json(result, target, objective), indent=2))
     elif not quiet:
         _print_table(result, objective)
+        if by == "hour":
+            _print_by_hour(result)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
@@ -226,6 +232,40 @@ def _print_table(result, objective: str = "connects") -> None:
     if result.scenario.economics is not None:
         _print_economics(result, summary)
     out.print(f"verdict: {found.sentence(words)}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _print_by_hour(result) -> None:
+    """Live answers per 100 dials by clock hour, one column per strategy; the best hours."""
+    from sim.analysis.breakdowns import best_hours, by_hour
+
+    table_data = by_hour(result.timeline_table(), result.strategies)
+    rows: dict[int, dict[str, dict]] = {}
+    for row in table_data.to_pylist():
+        rows.setdefault(row["hour"], {})[row["strategy"]] = row
+    table = Table(title="live answers per 100 dials by hour of day (team's clock), mean ± 95% "
+                        "CI; dials per day", title_justify="left")
+    table.add_column("hour", justify="right", no_wrap=True)
+    for name in result.strategies:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column(f"dials/day ({result.baseline})", justify="right", no_wrap=True)
+    for hour in sorted(rows):
+        cells = rows[hour]
+        texts = []
+        for name in result.strategies:
+            r = cells.get(name)
+            if r is None:
+                texts.append("-")
+            elif math.isfinite(r["answers_per_100_dials_ci95_high"]):
+                half = (r["answers_per_100_dials_ci95_high"] - r["answers_per_100_dials_ci95_low"]) / 2
+                texts.append(f"{r['answers_per_100_dials']:.1f} ± {half:.1f}")
+            else:
+                texts.append(f"{r['answers_per_100_dials']:.1f}")
+        base = cells.get(result.baseline)
+        table.add_row(f"{hour:02d}:00", *texts, f"{base['dials_per_day']:,.0f}" if base else "-")
+    out.print(table)
+    hours = ", ".join(f"{h:02d}:00" for h in best_hours(table_data, result.baseline))
+    out.print(f"best hours to call ({result.baseline}; highest answer rate by the low end of "
+              f"its 95% interval): {hours}", highlight=False, soft_wrap=True)
 
 
 def _money(x: float, unit: str) -> str:
