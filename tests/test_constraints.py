@@ -110,6 +110,14 @@ def test_one_replication_shows_nothing_complies():
                                                abandon_window="campaign"))["a"].complies
 
 
+def test_rows_as_dicts_give_the_same_verdicts():
+    summary = _summary({"a": {"abandon_rate_with_amd": [0.02, 0.05, 0.04]},
+                        "b": {"abandon_rate_with_amd": [0.0, 0.001, 0.0]}})
+    caps = Constraints(max_abandon_rate=0.03, abandon_window="campaign")
+    from_rows = violations(summary.to_pylist(), caps)
+    assert {n: c.complies for n, c in from_rows.items()} == {"a": False, "b": True}
+
+
 def test_no_caps_no_checks():
     summary = _summary({"a": {"abandon_rate_with_amd": [0.5, 0.6]}})
     assert violations(summary, Constraints())["a"].complies

@@ -196,16 +196,19 @@ def _column(summary: pa.Table, name: str) -> np.ndarray:
     return summary.column(name).to_numpy(zero_copy_only=False).astype(float)
 
 
-def violations(summary: pa.Table, scenario, timeline: pa.Table | None = None,
+def violations(summary, scenario, timeline: pa.Table | None = None,
                strategies: Sequence[str] | None = None) -> dict[str, Compliance]:
     """Per strategy, every cap of ``scenario``'s ``[constraints]`` and whether it holds.
 
-    ``summary``: summary.parquet rows (or a sweep point's rows); ``scenario``: a
+    ``summary``: summary.parquet rows as a table or a list of dicts (or a sweep
+    point's rows); ``scenario``: a
     Scenario, its resolved dict or the Constraints section; ``timeline``: needed
     for the ``per_day`` and ``rolling_30_days`` abandon windows unless ``summary``
     already has the :data:`WINDOW_COLUMNS`. With no caps set every strategy
     complies (no checks).
     """
+    if not isinstance(summary, pa.Table):  # summary rows as dicts (e.g. a sweep point's)
+        summary = pa.Table.from_pylist(list(summary))
     caps = _constraints(scenario)
     if strategies is None:
         strategies = list(dict.fromkeys(summary.column("strategy").to_pylist()))
