@@ -283,3 +283,18 @@ def test_sweep_judges_the_per_day_cap_and_charts_mark_it(tmp_path):
     assert "none complies" in res.output and "✗" in res.output
     charts = plot_sweep(tmp_path / "out")
     assert charts and charts[0].stat().st_size > 0
+
+
+def test_json_lists_the_broken_caps_with_their_interval(tmp_path):
+    import json
+
+    res = runner.invoke(app, [
+        "run", str(SCENARIOS / "parallel_dialer.toml"), "-n", "2", "--seed", "3", "--json", "-q",
+        "--set", "prospects.count=600", "--set", "calendar.days=2", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["best"] is None and data["leaders"] == []
+    broken = data["breaking_constraints"]["never"][0]
+    assert broken["cap"] == "max_abandon_rate" and broken["limit"] == 0.03
+    assert broken["ci95_high"] > 0.03 and broken["ci95_low"] <= broken["mean"] <= broken["ci95_high"]
+    assert data["verdict"].startswith("no strategy complies")

@@ -263,6 +263,15 @@ def _fmt_iv(mean: float, low: float, high: float, digits: int = 2) -> str:
     return f"{mean:.{digits}f} <span class=ci>({low:.{digits}f} to {high:.{digits}f})</span>"
 
 
+def _check_iv(check) -> str:
+    """'13.9% (11.6% to 16.2%)' with the interval in the table's grey."""
+    iv = check.interval
+    if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+        return html.escape(check.interval_text())
+    return (f"{html.escape(check.fmt(iv.mean))} <span class=ci>({html.escape(check.fmt(iv.low))} "
+            f"to {html.escape(check.fmt(iv.high))})</span>")
+
+
 def constraints_html(found: Verdict) -> str:
     """Which strategies break which cap, with the interval (id="constraints"); '' if none."""
     if not found.breaking:
@@ -271,7 +280,7 @@ def constraints_html(found: Verdict) -> str:
     e = html.escape
     body = "".join(
         f"<tr><th scope=row class=breaks>{e(name)} &#x2717;</th><td class=desc>{e(check.label)}</td>"
-        f"<td>{e(check.interval_text())}</td><td>{e(check.fmt(check.limit))}</td></tr>"
+        f"<td>{_check_iv(check)}</td><td>{e(check.fmt(check.limit))}</td></tr>"
         for name, compliance in found.breaking.items() for check in compliance.broken)
     return (f"<p>Constraints: {e(found.caps)}. A strategy holds a cap only if the high end of "
             "its 95% interval is at or under it; these do not:</p>"
