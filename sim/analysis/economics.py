@@ -106,6 +106,8 @@ def economics_columns(summary: pa.Table, scenario) -> dict[str, np.ndarray]:
                 + econ.p_meeting_per_return_connect * _col(summary, "return_connects"))
     rep_hours = _col(summary, "rep_hours")
     voicemails = _col(summary, "voicemails_left")
+    # drop mode is scenario-wide today; once a strategy carries its own (issue 15, item 3)
+    # the fee and the drop's line time need a per-row count of recorded drops
     recorded = scenario.voicemail.drop_mode == "recorded"
     minutes = 60.0 * (_col(summary, "dialling_hours") + _col(summary, "talking_hours")
                       + _col(summary, "voicemail_hours") + _col(summary, "overtime_hours"))
