@@ -180,6 +180,8 @@ def run(
     baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="NAME", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", metavar="hour", help="Also print a breakdown: 'hour' = live answers per 100 dials by hour of day (the team's clock).")] = None,
+    objective: Annotated[str, typer.Option("--objective", metavar="connects|meetings|value", help="What the verdict ranks: connects per rep-hour (default), meetings per rep-hour, or net value per rep-hour (pipeline value minus cost); the last two need an [economics] section.")] = "connects",
 ):
     """Simulate every strategy of SCENARIO over N replications and write results.
 
@@ -187,6 +189,7 @@ def run(
     """
     from sim.analysis.compare import resolve_baseline
     from sim.experiment.preflight import check_counts
+    from sim.analysis.economics import objective_metric
     from sim.experiment.replications import select_strategies
     from sim.experiment.runs import default_out_dir, execute_run
     from sim.scenario.schema import load_scenario, resolve_toml_path
@@ -198,6 +201,10 @@ def run(
     sc = load_scenario(scenario, overrides or ())
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
+    objective_metric(objective, sc)  # a bad --objective fails here, before anything runs
+    if by is not None and by != "hour":
+        raise UserError(f"--by {by!r}: only 'hour' for now (by segment, time zone or rep group "
+                        "needs counters the model does not keep yet)")
     _check_precision_options(precision, max_replications, replications)
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
@@ -212,7 +219,7 @@ def run(
     run_options = dict(out_dir=target, seed=base_seed, replications=reps, strategies=names,
                        workers=n_workers, calls=calls, source=str(scenario), baseline=baseline,
                        precision=precision, max_replications=max_replications,
-                       on_replace=replaced)
+                       on_replace=replaced, objective=objective)
     if quiet:
         result = execute_run(sc, **run_options)
     else:  # a moving bar on a terminal; a plain line every few seconds when piped (--json too)
@@ -223,12 +230,14 @@ def run(
                                  on_progress=shown.partial)
 
     if as_json:
-        print(json.dumps(_summary_json(result, target), indent=2))
+        print(json.dumps(_summary_json(result, target, objective), indent=2))
     elif not quiet:
-        from sim.present.run_console import print_observables, print_run_tables
+        from sim.present.run_console import print_by_hour, print_observables, print_run_tables
 
-        print_run_tables(result, out, wide=wide)
+        print_run_tables(result, out, wide=wide, objective=objective)
         print_observables(result, out)
+        if by == "hour":
+            print_by_hour(result, out)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):
@@ -252,12 +261,14 @@ def _check_precision_options(precision, max_replications, replications) -> None:
                         f"(-n {replications})")
 
 
-def _summary_json(result, target: Path) -> dict:
-    from sim.analysis.compare import comparison_table, headline_verdict
+def _summary_json(result, target: Path, objective: str = "connects") -> dict:
+    from sim.analysis.compare import comparison_table, decide
+    from sim.analysis.economics import ECONOMICS_NAMES, objective_metric, with_economics
     from sim.experiment.replications import headline_metrics
 
-    summary = result.summary_table()
-    table = comparison_table(summary, result.strategies, result.baseline, headline_metrics())
+    summary = with_economics(result.summary_table(), result.scenario)
+    metrics = headline_metrics() + tuple(m for m in ECONOMICS_NAMES if m in summary.column_names)
+    table = comparison_table(summary, result.strategies, result.baseline, metrics)
     strategies = {name: {} for name in result.strategies}
     for row in table.to_pylist():
         strategies[row["strategy"]][row["metric"]] = {
@@ -268,13 +279,23 @@ def _summary_json(result, target: Path) -> dict:
                                  "ci95_high": _num(row["diff_ci95_high"]),
                                  "excludes_zero": row["diff_excludes_zero"]},
         }
-    found = headline_verdict(summary, result.strategies)
+    metric, words = objective_metric(objective, result.scenario)
+    found = decide(summary, result.strategies, result.scenario, result.timeline_table(), metric)
     return {"results": str(target), "scenario": result.scenario.name, "seed": result.seed,
             "replications": len(result.replications), "baseline": result.baseline,
+            "objective": metric,
             "best": found.best if found.separated else None,
-            "leaders": list(found.leaders), "verdict": found.sentence(),
+            "leaders": list(found.leaders), "verdict": found.sentence(words),
+            "breaking_constraints": {name: _compliance_json(c) for name, c in found.breaking.items()},
             "precision": result.precision.to_manifest() if result.precision else None,
             "strategies": strategies}
+
+
+def _compliance_json(compliance) -> list[dict]:
+    """The caps a strategy breaks: cap, limit, mean and 95% interval of the capped value."""
+    return [{"cap": c.cap, "what": c.label, "limit": c.limit, "mean": _num(c.interval.mean),
+             "ci95_low": _num(c.interval.low), "ci95_high": _num(c.interval.high)}
+            for c in compliance.broken]
 
 
 def _num(x: float):

@@ -83,5 +83,8 @@ def test_sweep_table_fits_80_columns(tmp_path, sweep_file, legend):
     rows = check_fits(lines)
     assert len(rows) == 20
     for row in rows:
+        if row[3] == "none complies":  # every strategy breaks the file's abandon cap here
+            assert row[4] == row[5] == "-", row
+            continue
         assert INTERVAL.match(row[4]) and INTERVAL.match(row[5].removesuffix(" tie")), row
     assert any(legend in line for line in lines)

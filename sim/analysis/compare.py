@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
 from sim.errors import UserError
+from sim.analysis.constraints import Compliance, describe_caps, violations
+from sim.analysis.economics import ECONOMICS_COLUMNS
 from sim.analysis.metrics import METRIC_NAMES, METRICS
 from sim.analysis.observables import OBSERVABLE_NAMES, OBSERVABLES
 from sim.analysis.stats import Interval, paired_difference, t_interval, unpaired_difference
@@ -30,14 +32,14 @@ HEADLINE = "connects_per_rep_hour"
 CONFIDENCE = 0.95
 COMPARISON_FILE = "comparison.parquet"
 
-_UNITS = {name: unit for name, _type, unit, _desc in METRICS}
+_UNITS = {name: unit for name, _type, unit, _desc in METRICS + ECONOMICS_COLUMNS}
 _UNITS.update({name: unit for name, unit, *_rest in OBSERVABLES})  # derived rates (observables.py)
 
 # name, arrow type, description (docs/results.md "comparison.parquet" is checked against this)
 COMPARISON_COLUMNS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("strategy", pa.string(), "strategy name, as in the scenario"),
-    ("metric", pa.string(), "metric name, as a column of summary.parquet"),
-    ("unit", pa.string(), "the metric's unit (1/h, count, h, ratio, dials)"),
+    ("metric", pa.string(), "metric name, as a column of summary.parquet (or economics.parquet)"),
+    ("unit", pa.string(), "the metric's unit (1/h, count, h, ratio, dials, min, currency)"),
     ("baseline", pa.string(), "the strategy differences are taken against"),
     ("is_baseline", pa.bool_(), "true on the baseline's own rows (difference identically 0)"),
     ("n", pa.int32(), "replications with a value (NaN values, e.g. mean_attempts_to_reach with no one reached, are left out)"),
@@ -182,6 +184,9 @@ class Verdict:
     confidence: float
     pairwise_confidence: float
     n: int
+    # strategies that break a [constraints] cap (left out of the race), with their checks
+    breaking: dict[str, Compliance] = field(default_factory=dict)
+    caps: str = ""  # the caps in words; "" when the scenario sets none
 
     def level(self) -> str:
         """The pairwise confidence as text: '95%', '96.7%'."""
@@ -200,11 +205,42 @@ class Verdict:
     def separated(self) -> bool:
         return self.best is not None and self.leaders == (self.best,)
 
+    @property
+    def none_comply(self) -> bool:
+        """Caps are set and every strategy breaks one."""
+        return self.best is None and bool(self.breaking)
+
+    def breaking_sentence(self) -> str:
+        """'breaks a cap: X (abandon rate ... over the 3.0% cap)', '' if none does."""
+        if not self.breaking:
+            return ""
+        parts = []
+        for name, compliance in self.breaking.items():
+            worst = compliance.broken[0]
+            parts.append(f"{name} ({worst.label} {worst.fmt(worst.interval.mean)}, up to "
+                         f"{worst.fmt(worst.interval.high)}; cap {worst.fmt(worst.limit)})")
+        verb = "breaks" if len(parts) == 1 else "break"
+        return f"{', '.join(parts)} {verb} a cap"
+
     def sentence(self, unit_label: str = "connects per rep-hour") -> str:
         """One plain line for the CLI and the report."""
+        if self.none_comply:
+            return (f"no strategy complies with the constraints ({self.caps}): "
+                    f"{self.breaking_sentence()}")
         if self.best is None:
             return "no strategies to compare"
+        text = self._race_sentence(unit_label)
+        if self.breaking:
+            text = (text.replace("best: ", "best that complies: ", 1)
+                    .replace("data cannot separate", "data cannot separate (among those that comply)", 1)
+                    + "; " + self.breaking_sentence())
+        return text
+
+    def _race_sentence(self, unit_label: str) -> str:
         if len(self.means) == 1:
+            if self.breaking:
+                return (f"best: {self.best} ({self.means[self.best]:.2f} {unit_label}), the "
+                        "only strategy within the constraints")
             return f"only one strategy was run ({self.best}): nothing to compare"
         if self.separated:
             closest = min(self.gaps, key=lambda name: self.gaps[name].mean)
@@ -228,10 +264,20 @@ def fmt_number(x: float) -> str:
 
 
 def verdict(values: dict[str, np.ndarray], metric: str = HEADLINE,
-            confidence: float = CONFIDENCE) -> Verdict:
-    """Best strategy by mean of ``values`` (higher is better), tested against each other one."""
+            confidence: float = CONFIDENCE,
+            compliance: dict[str, Compliance] | None = None, caps: str = "") -> Verdict:
+    """Best strategy by mean of ``values`` (higher is better), tested against each other one.
+
+    With ``compliance`` (:func:`sim.analysis.constraints.violations`), a strategy that
+    breaks a cap is out of the race: the best is the best that complies, compared only
+    with the others that comply, and the ones that break a cap are listed in
+    ``breaking``; if none complies there is no best.
+    """
+    breaking = {name: c for name, c in (compliance or {}).items()
+                if name in values and not c.complies}
+    values = {name: v for name, v in values.items() if name not in breaking}
     if not values:
-        return Verdict(metric, None, (), {}, {}, confidence, confidence, 0)
+        return Verdict(metric, None, (), {}, {}, confidence, confidence, 0, breaking, caps)
     means = {name: float(np.nanmean(v)) if np.isfinite(v).any() else math.nan
              for name, v in values.items()}
     best = max(means, key=lambda name: (-math.inf if math.isnan(means[name]) else means[name]))
@@ -242,7 +288,7 @@ def verdict(values: dict[str, np.ndarray], metric: str = HEADLINE,
     close = [name for name in values if name != best and not gaps[name].excludes_zero()]
     leaders = (best, *sorted(close, key=lambda name: -means[name]))
     n = min(int(np.isfinite(v).sum()) for v in values.values())
-    return Verdict(metric, best, leaders, means, gaps, confidence, pairwise, n)
+    return Verdict(metric, best, leaders, means, gaps, confidence, pairwise, n, breaking, caps)
 
 
 def paired_differences(summary: pa.Table, strategies: Sequence[str], baseline: str,
@@ -253,5 +299,25 @@ def paired_differences(summary: pa.Table, strategies: Sequence[str], baseline: s
 
 
 def headline_verdict(summary: pa.Table, strategies: Sequence[str]) -> Verdict:
-    """The verdict on connects per rep-hour among ``strategies``."""
+    """The verdict on connects per rep-hour among ``strategies`` (no constraints)."""
     return verdict(values_by_strategy(summary, HEADLINE, strategies), HEADLINE)
+
+
+def decide(summary: pa.Table, strategies: Sequence[str], scenario=None,
+           timeline: pa.Table | None = None, metric: str = HEADLINE) -> Verdict:
+    """THE verdict: best on ``metric`` among the strategies that hold ``scenario``'s caps.
+
+    ``scenario`` (a Scenario or its resolved dict) brings the ``[constraints]``;
+    ``timeline`` is needed for per-day and 30-day abandon windows (see
+    :func:`sim.analysis.constraints.violations`). Without a scenario, or with no
+    caps, every strategy is in the race.
+    """
+    if metric not in summary.column_names:  # a derived metric: meetings, value (economics)
+        from sim.analysis.economics import with_economics
+
+        summary = with_economics(summary, scenario)
+    values = values_by_strategy(summary, metric, strategies)
+    if scenario is None or not describe_caps(scenario):
+        return verdict(values, metric)
+    compliance = violations(summary, scenario, timeline, strategies)
+    return verdict(values, metric, compliance=compliance, caps=describe_caps(scenario))

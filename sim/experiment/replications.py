@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from sim.experiment.executors import Executor, SerialExecutor
+from sim.analysis.constraints import abandon_windows
 from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
 from sim.experiment import progress
 from sim.experiment.engine import select as select_engine
@@ -106,11 +107,16 @@ class ReplicationBatch:
 
 
 def run_replications(batch: ReplicationBatch) -> list[dict]:
-    """Summary rows (one per strategy x replication) only: no timeline, no call log."""
+    """Summary rows (one per strategy x replication) plus the worst-window abandon rates
+    (:data:`sim.analysis.constraints.WINDOW_COLUMNS`): no timeline, no call log."""
     rows: list[dict] = []
     for replication in batch.replications:
         task = ReplicationTask(batch.scenario, batch.seed, replication, batch.strategies)
-        rows += run_replication(task).rows
+        result = run_replication(task)
+        # worst-day / worst-30-day abandon rates: what the caps need from the timeline
+        windows = abandon_windows(pa.table(result.timeline))
+        rows += [{**row, **windows.get((row["strategy"], row["replication"]), {})}
+                 for row in result.rows]
     return rows
 
 

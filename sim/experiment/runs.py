@@ -11,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sim.analysis.compare import COMPARISON_FILE, comparison_table, resolve_baseline
+from sim.analysis.economics import ECONOMICS_FILE, ECONOMICS_NAMES, economics_table, with_economics
+from sim.analysis.metrics import METRIC_NAMES
 from sim.experiment.engine import select as select_engine
 from sim.experiment.executors import default_workers, local_executor
 from sim.experiment.preflight import check_memory, memory_estimate
 from sim.experiment.replications import ReplicationResult, RunResult, run_experiment
 from sim.analysis.metrics import CALLS_SCHEMA
-from sim.analysis.observables import add_observable_rates
+from sim.analysis.observables import OBSERVABLE_NAMES, add_observable_rates
 from sim.store.results import (
     MANIFEST,
     RESULTS_SCHEMA_VERSION,
@@ -61,6 +63,7 @@ def execute_run(
     on_plan: Callable[[int], None] | None = None,
     on_progress: Callable[[int, float], None] | None = None,
     on_replace: Callable[[Path], None] | None = None,
+    objective: str = "connects",
 ) -> RunResult:
     """Run the experiment and write its results folder atomically. Returns the results.
 
@@ -118,7 +121,14 @@ def execute_run(
         if numbers is not None:
             write_parquet_atomic(numbers, stage / NUMBERS_FILE)
             files[NUMBERS_FILE] = numbers.num_rows
-        comparison = comparison_table(summary, strategies, baseline)
+        metrics = METRIC_NAMES + OBSERVABLE_NAMES  # the rates a dashboard shows, too
+        if scenario.economics is not None:
+            economics = economics_table(summary, scenario)
+            write_parquet_atomic(economics, stage / ECONOMICS_FILE)
+            files[ECONOMICS_FILE] = economics.num_rows
+            metrics = metrics + ECONOMICS_NAMES
+        comparison = comparison_table(with_economics(summary, scenario), strategies, baseline,
+                                      metrics)
         write_parquet_atomic(comparison, stage / COMPARISON_FILE)
         files[COMPARISON_FILE] = comparison.num_rows
         if calls:
@@ -138,6 +148,7 @@ def execute_run(
             "replications": replications,
             "strategies": list(strategies),
             "baseline": baseline,
+            "objective": objective,
             "versions": environment_versions(select_engine(warn=False).name),
             "command": command_line(),
             "started_at": started_at,

@@ -49,6 +49,7 @@ from sim.experiment.engine import select as select_engine
 from sim.errors import UserError
 from sim.experiment.executors import Executor
 from sim.experiment.replications import ReplicationBatch, run_replications
+from sim.analysis.constraints import WINDOW_COLUMNS, violations
 from sim.analysis.metrics import SUMMARY_SCHEMA
 from sim.store.results import (
     MANIFEST,
@@ -95,6 +96,8 @@ HEADLINE = "connects_per_rep_hour"
 POINT_ID = pa.field("point_id", pa.int32(), metadata={"description": "the point, 0..N-1 in design order"})
 POINT_HASH = pa.field("point_hash", pa.string(), metadata={
     "description": "sha256 of the point's resolved scenario, seed, replications and strategies"})
+WINDOW_FIELDS = [pa.field(name, dtype, metadata={"unit": unit, "description": description})
+                 for name, dtype, unit, description in WINDOW_COLUMNS]
 # Top-level scenario keys a sweep may not vary: not model parameters, or set per sweep.
 FIXED_KEYS = {
     "schema_version": "is the file format, not a parameter",
@@ -302,6 +305,7 @@ class Sweep:
         """Schema of every data/point-*.parquet file."""
         return pa.schema([
             POINT_ID, POINT_HASH, *[p.field() for p in self.parameters], *SUMMARY_SCHEMA,
+            *WINDOW_FIELDS,
         ])
 
 
@@ -715,7 +719,7 @@ def _write_point(sweep: Sweep, out_dir: Path, point: Point, rows: list[dict]) ->
     columns: dict[str, list] = {"point_id": [point.point_id] * n, "point_hash": [point.hash] * n}
     for param in sweep.parameters:
         columns[param.key] = [param.column_value(point.values[param.key])] * n
-    for name in SUMMARY_SCHEMA.names:
+    for name in (*SUMMARY_SCHEMA.names, *(f.name for f in WINDOW_FIELDS)):
         columns[name] = [row[name] for row in rows]
     schema = sweep.point_schema().with_metadata({HASH_KEY: point.hash.encode()})
     write_parquet_atomic(pa.table(columns, schema=schema), point_path(out_dir, point.point_id))
@@ -905,10 +909,14 @@ SUMMARY_COLUMNS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("connects_per_rep_hour_ci95_low", pa.float64(), "1/h", "Student-t 95% interval; NaN with one replication"),
     ("connects_per_rep_hour_ci95_high", pa.float64(), "1/h", ""),
     ("outbound_connects_per_rep_hour_mean", pa.float64(), "1/h", "outbound connects only"),
-    ("rank", pa.int16(), "", "1 = most connects per rep-hour at this point"),
-    ("is_winner", pa.bool_(), "", "rank 1"),
-    ("winner", pa.string(), "", "the point's best strategy"),
-    ("runner_up", pa.string(), "", "rank 2; null with one strategy"),
+    ("abandon_rate_with_amd_mean", pa.float64(), "ratio", "(abandoned + AMD hang-ups) / (live answers + AMD hang-ups) over the campaign, as regulators count; mean"),
+    ("abandon_rate_with_amd_ci95_high", pa.float64(), "ratio", "high end of its 95% interval"),
+    ("complies", pa.bool_(), "", "holds every [constraints] cap by the high end of the 95% interval (true when the scenario sets none)"),
+    ("broken_caps", pa.string(), "", "the caps it breaks, with the capped rate's mean and 95% interval; null if it complies"),
+    ("rank", pa.int16(), "", "1 = most connects per rep-hour among the strategies that comply; those that break a cap rank after them"),
+    ("is_winner", pa.bool_(), "", "rank 1 and complies"),
+    ("winner", pa.string(), "", "the point's best strategy that complies; null if none complies"),
+    ("runner_up", pa.string(), "", "the next strategy that complies; null if there is none"),
     ("margin_mean", pa.float64(), "1/h", "winner minus runner-up, paired by replication"),
     ("margin_ci95_low", pa.float64(), "1/h", "95% interval of the paired difference"),
     ("margin_ci95_high", pa.float64(), "1/h", ""),
@@ -927,17 +935,25 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else math.nan
 
 
-def summarise_point(rows: pa.Table, strategies: tuple[str, ...]) -> list[dict]:
-    """Per strategy: mean and 95% CI of connects/rep-h; the winner and its paired margin."""
-    data = rows.select(["strategy", "replication", HEADLINE, "outbound_" + HEADLINE]).to_pylist()
+def summarise_point(rows: pa.Table, strategies: tuple[str, ...],
+                    scenario: dict | None = None) -> list[dict]:
+    """Per strategy: mean and 95% CI of connects/rep-h, abandon rate, the point's caps
+    (``scenario``'s ``[constraints]``); the best that complies and its paired margin."""
+    data = rows.select(["strategy", "replication", HEADLINE, "outbound_" + HEADLINE,
+                        "abandon_rate_with_amd"]).to_pylist()
     data.sort(key=lambda r: r["replication"])
     values = {s: [r[HEADLINE] for r in data if r["strategy"] == s] for s in strategies}
     outbound = {s: [r["outbound_" + HEADLINE] for r in data if r["strategy"] == s] for s in strategies}
+    abandon = {s: t_interval([r["abandon_rate_with_amd"] for r in data if r["strategy"] == s])
+               for s in strategies}
     intervals = {s: t_interval(values[s]) for s in strategies}
-    ranked = sorted(strategies, key=lambda s: (-np.nan_to_num(intervals[s].mean, nan=-np.inf),
+    compliance = violations(rows, scenario or {}, strategies=strategies)
+    ranked = sorted(strategies, key=lambda s: (not compliance[s].complies,
+                                               -np.nan_to_num(intervals[s].mean, nan=-np.inf),
                                                strategies.index(s)))
-    winner = ranked[0]
-    runner_up = ranked[1] if len(ranked) > 1 else None
+    eligible = [s for s in ranked if compliance[s].complies]
+    winner = eligible[0] if eligible else None
+    runner_up = eligible[1] if len(eligible) > 1 else None
     margin = paired_difference(values[winner], values[runner_up]) if runner_up else None
     out = []
     for strategy in strategies:
@@ -949,6 +965,10 @@ def summarise_point(rows: pa.Table, strategies: tuple[str, ...]) -> list[dict]:
             "connects_per_rep_hour_ci95_low": _finite(iv.low),
             "connects_per_rep_hour_ci95_high": _finite(iv.high),
             "outbound_connects_per_rep_hour_mean": float(np.mean(outbound[strategy])),
+            "abandon_rate_with_amd_mean": abandon[strategy].mean,
+            "abandon_rate_with_amd_ci95_high": _finite(abandon[strategy].high),
+            "complies": compliance[strategy].complies,
+            "broken_caps": compliance[strategy].describe() or None,
             "rank": ranked.index(strategy) + 1,
             "is_winner": strategy == winner,
             "winner": winner,
@@ -969,7 +989,7 @@ def summary_table(sweep: Sweep, out_dir: Path, done: set[int]) -> pa.Table:
         if point.point_id not in done:
             continue
         rows = pq.read_table(point_path(out_dir, point.point_id))
-        for row in summarise_point(rows, sweep.strategies):
+        for row in summarise_point(rows, sweep.strategies, point.scenario):
             columns["point_id"].append(point.point_id)
             for param in sweep.parameters:
                 columns[param.key].append(param.column_value(point.values[param.key]))

@@ -15,14 +15,16 @@ put a script into the report.
 from __future__ import annotations
 
 import base64
+import html
 import math
 from pathlib import Path
 
 from markupsafe import Markup
 
 from sim import __version__
-from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, fmt_number, verdict
+from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, decide, fmt_number
 from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
+from sim.analysis.economics import ECONOMICS_NAMES, OBJECTIVES, with_economics
 from sim.analysis.metrics import METRIC_NAMES
 from sim.present.plots import RunData, load_run, render_charts
 from sim.store.atomic import write_bytes_atomic
@@ -198,15 +200,26 @@ def _range(low: float, high: float) -> str:
     return f"{fmt_number(low)} to {fmt_number(high)}"
 
 
-def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
-                       specs: dict[str, StrategySpec]) -> list[Markup]:
-    """The plain-language answer: paragraphs of Markup whose every value is escaped.
+OBJECTIVE_NOUNS = {"connects": "conversations", "meetings": "meetings (expected)",
+                   "value": "net value (pipeline value minus cost, in {currency})"}
 
-    Markup.format escapes each argument, so names from the scenario can hold anything.
-    """
+
+def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
+                       specs: dict[str, StrategySpec], noun: str = "conversations") -> list[Markup]:
+    """The plain-language answer (HTML-escaped paragraphs); ``rows``: the comparison
+    rows of the ranked metric, ``noun``: what it counts per rep-hour. Every value from
+    the scenario is escaped (html.escape, or Markup.format); the paragraphs are Markup."""
+    e = html.escape
+    noun = e(noun)
     s = data.scenario
     paid_h = s.calendar.paid_hours_per_day() * s.calendar.days
     reps = s.team.reps
+    if found.none_comply:
+        return [Markup(f"No strategy holds the constraints ({e(found.caps)}): each one breaks a "
+                       "cap (see the table below). None of them can be recommended as it is: relax "
+                       "a cap if it is stricter than your rules, or change what breaks it (fewer "
+                       "lines per rep, a lower dial level, a predictive dialer's target) and run "
+                       "it again.")]
     if len(data.strategies) == 1:
         return [Markup("Only one strategy ({}) was simulated, so there is nothing to "
                        "compare. Add strategies to the scenario and run it again.").format(found.best)]
@@ -216,36 +229,42 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
 
     best = found.best
     parts = []
-    if found.separated:
-        parts.append(Markup("Best: {}. It gets {} conversations per paid rep-hour, more than any "
-                            "other strategy simulated.").format(who(best), f"{rows[best]['mean']:.2f}"))
+    within = " that holds the constraints" if found.breaking else ""
+    if len(found.means) == 1:
+        parts.append(f"Best: {who(best)}, the only strategy simulated{within}. It gets "
+                     f"{rows[best]['mean']:.2f} {noun} per paid rep-hour.")
+    elif found.separated:
+        parts.append(f"Best: {who(best)}. It gets {rows[best]['mean']:.2f} {noun} per paid "
+                     f"rep-hour, more than any other strategy simulated{within}.")
     else:
-        others = Markup(", ").join(who(n) for n in found.leaders[1:])
-        parts.append(Markup(
-            "The simulation cannot tell {} apart from {}: after {} replications the differences "
-            "between them are within the noise. Choose between them on other grounds (the effort "
-            "of recording messages, how prospects feel about repeat messages), or run more "
-            "replications (<code>dialsim run SCENARIO --precision 0.01</code>)."
-        ).format(who(best), others, found.n))
+        others = ", ".join(who(n) for n in found.leaders[1:])
+        parts.append(f"The simulation cannot tell {who(best)} apart from {others}: after "
+                     f"{found.n} replications the differences between them are within the "
+                     "noise. Choose between them on other grounds (the effort of recording "
+                     "messages, how prospects feel about repeat messages), or run more "
+                     "replications (<code>dialsim run SCENARIO --precision 0.01</code>).")
+    if found.breaking:
+        names = ", ".join(f"<b>{e(n)}</b>" for n in found.breaking)
+        parts.append(f"Left out because they break a cap ({e(found.caps)}): {names}; "
+                     "the table below gives each one's interval.")
     base = data.baseline
     if best != base:
         row = rows[best]
         extra_rep = row["diff_mean"] * paid_h
         sure = ("" if row["diff_excludes_zero"] else
                 " That difference is not clear: its interval includes zero.")
-        parts.append(Markup(
-            "Compared with {}, {} makes {} more conversations per rep-hour (95% interval {}): "
-            "about {} more per rep over the {}-day campaign, {} for the team of {}.{}"
-        ).format(who(base), best, fmt_number(row["diff_mean"]),
-                 _range(row["diff_ci95_low"], row["diff_ci95_high"]), f"{extra_rep:,.0f}",
-                 s.calendar.days, f"{extra_rep * reps:,.0f}", reps, sure))
-    behind = [n for n in data.strategies if n not in found.leaders]
-    if found.separated and len(data.strategies) > 2:
+        more = "more" if row["diff_mean"] >= 0 else "less"
+        parts.append(
+            f"Compared with {who(base)}, {e(best)} makes {fmt_number(abs(row['diff_mean']))} {more} "
+            f"{noun} per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
+            f"about {abs(extra_rep):,.0f} {more} per rep over the {s.calendar.days}-day campaign, "
+            f"{abs(extra_rep) * reps:,.0f} for the team of {reps}.{sure}")
+    behind = [n for n in data.strategies if n not in found.leaders and n not in found.breaking]
+    if found.separated and found.gaps and len(data.strategies) > 2:
         closest = min(found.gaps, key=lambda n: found.gaps[n].mean)
         gap = found.gaps[closest]
-        parts.append(Markup("The runner-up is {}, {} conversations per rep-hour behind ({} "
-                            "interval {}).").format(closest, fmt_number(gap.mean), found.level(),
-                                                    _range(gap.low, gap.high)))
+        parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} {noun} per "
+                     f"rep-hour behind ({found.level()} interval {_range(gap.low, gap.high)}).")
     elif behind and not found.separated:
         parts.append(Markup("Clearly behind: {}.").format(", ".join(behind)))
     parts.append(Markup(
@@ -253,7 +272,7 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
         "phone system: they are as good as those assumptions. The effect of a message on "
         "whether a prospect picks up next time, and how often messages are returned, matter "
         "most; change them in the scenario and run it again to see if the answer holds."))
-    return parts
+    return [part if isinstance(part, Markup) else Markup(part) for part in parts]
 
 
 def _iv(mean: float, low: float, high: float, digits: int = 2) -> dict:
@@ -265,8 +284,81 @@ def _iv(mean: float, low: float, high: float, digits: int = 2) -> dict:
     return {"mean": f"{mean:.{digits}f}", "ci": f"{low:.{digits}f} to {high:.{digits}f}"}
 
 
-def comparison_context(data: RunData, table, specs: dict[str, StrategySpec]) -> list[dict]:
-    """Rows of the main comparison table (id="comparison"), one per strategy."""
+def _fmt_iv(mean: float, low: float, high: float, digits: int = 2) -> str:
+    if not math.isfinite(mean):
+        return "-"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} <span class=ci>({low:.{digits}f} to {high:.{digits}f})</span>"
+
+
+def economics_html(data: RunData, table) -> str:
+    """Meetings, value and cost per strategy (id="economics"); '' without [economics]."""
+    econ = data.scenario.economics
+    if econ is None:
+        return ""
+    e = html.escape
+    cur = econ.currency
+    columns = (("meetings", "meetings (expected)", ""), ("meetings_per_rep_hour", "meetings per rep-hour", ""),
+               ("pipeline_value", "pipeline value", cur), ("cost_total", "cost", cur),
+               ("cost_per_connect", "cost per conversation", cur),
+               ("cost_per_meeting", "cost per meeting", cur),
+               ("net_value_per_rep_hour", "net value per rep-hour", cur))
+    rows = {metric: comparison_rows(table, metric) for metric, _h, _u in columns}
+    head = "<tr><th>strategy</th>" + "".join(f"<th>{e(h)}</th>" for _m, h, _u in columns) + "</tr>"
+    body = []
+    for name in data.strategies:
+        cells = [f"<th scope=row>{e(name)}</th>"]
+        for metric, _h, unit in columns:
+            r = rows[metric][name]
+            digits = {"meetings_per_rep_hour": 3, "meetings": 1, "pipeline_value": 0,
+                      "cost_total": 0}.get(metric, 2)
+            cells.append(f"<td>{e(unit)}{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'], digits)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<h3 id=money>Meetings and money</h3><p>Expected meetings: each conversation times "
+            f"the chance it books one ({econ.p_meeting_per_outbound_connect:.0%} outbound, "
+            f"{econ.p_meeting_per_inbound_connect:.0%} callbacks, "
+            f"{econ.p_meeting_per_return_connect:.0%} return calls); a meeting is worth "
+            f"{e(cur)}{econ.value_per_meeting:,.0f} (one value for every segment). Costs: "
+            f"{e(cur)}{econ.rep_cost_per_paid_hour:g} per paid rep-hour, {e(cur)}"
+            f"{econ.telephony_cost_per_minute:g} per line minute, {e(cur)}"
+            f"{econ.fee_per_voicemail_drop:g} per recorded drop, {e(cur)}"
+            f"{econ.seat_cost_per_rep_per_day:g} per rep per day for the dialer. Campaign "
+            "totals; in brackets the 95% interval.</p>"
+            f"<table id=economics class=data><thead>{head}</thead><tbody>{''.join(body)}"
+            "</tbody></table>")
+
+
+def _check_iv(check) -> str:
+    """'13.9% (11.6% to 16.2%)' with the interval in the table's grey."""
+    iv = check.interval
+    if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
+        return html.escape(check.interval_text())
+    return (f"{html.escape(check.fmt(iv.mean))} <span class=ci>({html.escape(check.fmt(iv.low))} "
+            f"to {html.escape(check.fmt(iv.high))})</span>")
+
+
+def constraints_html(found: Verdict) -> str:
+    """Which strategies break which cap, with the interval (id="constraints"); '' if none."""
+    if not found.breaking:
+        return (f"<p id=constraints>Every strategy holds the constraints ({html.escape(found.caps)}), "
+                "judged by the high end of its 95% interval.</p>" if found.caps else "")
+    e = html.escape
+    body = "".join(
+        f"<tr><th scope=row class=breaks>{e(name)} &#x2717;</th><td class=desc>{e(check.label)}</td>"
+        f"<td>{_check_iv(check)}</td><td>{e(check.fmt(check.limit))}</td></tr>"
+        for name, compliance in found.breaking.items() for check in compliance.broken)
+    return (f"<p>Constraints: {e(found.caps)}. A strategy holds a cap only if the high end of "
+            "its 95% interval is at or under it; these do not:</p>"
+            "<table id=constraints class=data><thead><tr><th>strategy</th><th>capped rate</th>"
+            "<th>mean (95% interval)</th><th>cap</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def comparison_context(data: RunData, table, specs: dict[str, StrategySpec],
+                       breaking: tuple[str, ...] = ()) -> list[dict]:
+    """Rows of the main comparison table (id="comparison"), one per strategy; those
+    breaking a [constraints] cap are marked."""
     rows_by_metric = {m: comparison_rows(table, m) for m in (HEADLINE, *(m for m, _h, _d in TABLE_METRICS))}
     out = []
     for name in data.strategies:
@@ -278,7 +370,7 @@ def comparison_context(data: RunData, table, specs: dict[str, StrategySpec]) -> 
             diff = {"mean": f"{r['diff_mean']:+.2f}",
                     "ci": f"{r['diff_ci95_low']:+.2f} to {r['diff_ci95_high']:+.2f}", "word": word}
         out.append({
-            "name": name, "description": describe_strategy(specs[name]),
+            "name": name, "breaks": name in breaking, "description": describe_strategy(specs[name]),
             "headline": _iv(r["mean"], r["ci95_low"], r["ci95_high"]), "diff": diff,
             "cells": [f"{rows_by_metric[metric][name]['mean']:,.{digits}f}"
                       for metric, _header, digits in TABLE_METRICS],
@@ -289,7 +381,7 @@ def comparison_context(data: RunData, table, specs: dict[str, StrategySpec]) -> 
 def details_context(data: RunData, table) -> list[dict]:
     """Every metric x strategy: mean (95% interval) and the paired difference."""
     out = []
-    for metric in METRIC_NAMES:
+    for metric in dict.fromkeys(table.column("metric").to_pylist()):  # economics too, if any
         rows = comparison_rows(table, metric)
         cells = []
         for name in data.strategies:
@@ -345,6 +437,7 @@ table.assume td:first-child { color: #444; width: 30%; text-align: left; }
 table.assume { border-collapse: collapse; width: 100%; font-size: .92em; }
 table.assume td { padding: .25em .5em; border-bottom: 1px solid #eee; vertical-align: top; }
 .method { color: #444; font-size: .92em; }
+.breaks { color: #b00020; font-weight: 600; }
 """
 
 
@@ -361,9 +454,21 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
     """The whole page as one HTML string (the template escapes every value)."""
     s = data.scenario
     specs = {spec.name: spec for spec in s.strategies}
-    table = comparison_table(data.summary, data.strategies, data.baseline)
-    rows = comparison_rows(table, HEADLINE)
-    found = verdict(data.values(HEADLINE), HEADLINE)
+    summary = with_economics(data.summary, s)
+    metrics = METRIC_NAMES + (ECONOMICS_NAMES if s.economics is not None else ())
+    table = comparison_table(summary, data.strategies, data.baseline, metrics)
+    objective = data.manifest.get("objective") or "connects"
+    if objective not in OBJECTIVES or (objective != "connects" and s.economics is None):
+        objective = "connects"
+    metric = OBJECTIVES[objective][0]
+    rows = comparison_rows(table, metric)
+    found = decide(summary, data.strategies, s, data.timeline, metric)
+    noun = OBJECTIVE_NOUNS[objective].format(currency=s.economics.currency if s.economics else "")
+    paragraphs = verdict_paragraphs(data, found, rows, specs, noun)
+    if objective != "connects":
+        paragraphs.insert(0, Markup("Ranked by {}, not by conversations (the run asked for "
+                                    "<code>--objective {}</code>; see Meetings and money "
+                                    "below).").format(OBJECTIVES[objective][1], objective))
     manifest = data.manifest
     versions = manifest.get("versions")
     version = versions.get("dialsim", __version__) if isinstance(versions, dict) else __version__
@@ -373,10 +478,12 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
     return _template().render(
         name=s.name, description=s.description, reps=s.team.reps, days=s.calendar.days,
         prospects=f"{s.prospects.count:,}", strategies=data.strategies, n=data.replications,
-        question=QUESTION, answer=verdict_paragraphs(data, found, rows, specs),
+        question=QUESTION, answer=paragraphs,
         baseline=data.baseline, table_headers=[header for _m, header, _d in TABLE_METRICS],
-        comparison=comparison_context(data, table, specs), details=details_context(data, table),
-        observables=observables_context(data),
+        comparison=comparison_context(data, table, specs, tuple(found.breaking)),
+        # built with html.escape on every value (sim.analysis.constraints, economics)
+        constraints=Markup(constraints_html(found)), economics=Markup(economics_html(data, table)),
+        details=details_context(data, table), observables=observables_context(data),
         figures=figures, assumptions=key_assumptions(s), seed=str(manifest.get("seed")),
         pairwise_confidence=f"{found.pairwise_confidence:.1%}",
         comparisons=max(1, len(data.strategies) - 1), version=str(version),

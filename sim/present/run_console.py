@@ -12,12 +12,13 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from sim.analysis.compare import HEADLINE, headline_verdict, paired_differences
+from sim.analysis.compare import HEADLINE, decide, paired_differences
 from sim.analysis.stats import Interval
 
 
@@ -70,24 +71,27 @@ def _total_columns(result) -> list[Column]:
         Column("voicemails\nheard", mean("voicemails_heard"), wide_only=True),
         Column("callbacks\nreceived", mean("callbacks_received", ",.1f")),
         Column("callbacks\nmissed", mean("callbacks_missed", ",.1f")),
-        Column("abandoned\n% of live", mean("abandon_rate", ".1%")),
+        # as regulators count: AMD hang-ups on live people included
+        Column("abandoned\n% (w/ AMD)", mean("abandon_rate_with_amd", ".1%")),
         Column("opt-outs", mean("opt_outs", ",.1f")),
         Column("prospects\nreached", mean("prospects_reached", ",.0f"), wide_only=True),
     ]
 
 
-def _table(title: str, strategies, columns: list[Column]) -> Table:
+def _table(title: str, strategies, columns: list[Column], breaking: tuple[str, ...] = ()) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold")
     table.add_column("strategy", style="bold", no_wrap=True)
     for column in columns:
         table.add_column(column.header, justify="right", no_wrap=True)
     for name in strategies:
-        table.add_row(escape(name), *[column.cell(name) for column in columns])
+        label = f"[red]{escape(name)} ✗[/]" if name in breaking else escape(name)
+        table.add_row(label, *[column.cell(name) for column in columns])
     return table
 
 
-def run_tables(result, wide: bool = False) -> list[Table]:
-    """The tables for a finished run: two narrow ones, or one with every column."""
+def run_tables(result, wide: bool = False, breaking: tuple[str, ...] = ()) -> list[Table]:
+    """The tables for a finished run: two narrow ones, or one with every column; the
+    strategies in ``breaking`` (a [constraints] cap) marked ✗."""
     summary = result.summary_table()
     diffs = paired_differences(summary, result.strategies, result.baseline, HEADLINE)
     rates, totals = _rate_columns(result, diffs), _total_columns(result)
@@ -95,12 +99,12 @@ def run_tables(result, wide: bool = False) -> list[Table]:
     if wide:
         return [_table(f"{result.scenario.name}: {n} replications. Per paid rep-hour: mean ± "
                        "95% interval; campaign totals (all reps): mean per replication",
-                       result.strategies, rates + totals)]
+                       result.strategies, rates + totals, breaking)]
     return [
         _table(f"Per paid rep-hour: mean ± 95% interval over {n} replications",
-               result.strategies, rates),
+               result.strategies, rates, breaking),
         _table("Campaign totals, all reps: mean per replication",
-               result.strategies, [c for c in totals if not c.wide_only]),
+               result.strategies, [c for c in totals if not c.wide_only], breaking),
     ]
 
 
@@ -109,9 +113,16 @@ def natural_width(console: Console, table: Table) -> int:
     return Measurement.get(console, console.options.update(max_width=10_000), table).maximum
 
 
-def print_run_tables(result, out: Console, wide: bool = False) -> None:
-    """The tables, then the verdict and, when it applies, why its interval is wider."""
-    tables = run_tables(result, wide)
+def print_run_tables(result, out: Console, wide: bool = False, objective: str = "connects") -> None:
+    """The tables (strategies breaking a [constraints] cap marked ✗, each breach in a line),
+    meetings and money when the scenario has [economics], then THE verdict (on the
+    objective, among compliant strategies) and, when it applies, why its interval is wider."""
+    from sim.analysis.economics import objective_metric, with_economics
+
+    summary = with_economics(result.summary_table(), result.scenario)
+    metric, words = objective_metric(objective, result.scenario)
+    found = decide(summary, result.strategies, result.scenario, result.timeline_table(), metric)
+    tables = run_tables(result, wide, breaking=tuple(found.breaking))
     out.print(f"[bold]{escape(result.scenario.name)}[/]: every strategy meets the same "
               "simulated prospects", highlight=False)
     for table in tables:
@@ -124,8 +135,12 @@ def print_run_tables(result, out: Console, wide: bool = False) -> None:
                 out.width = terminal_width
         else:
             out.print(table)
-    found = headline_verdict(result.summary_table(), result.strategies)
-    out.print(f"verdict: {found.sentence()}", highlight=False, markup=False)
+    for name, compliance in found.breaking.items():
+        out.print(f"✗ {name} breaks: {compliance.describe()}", highlight=False, markup=False,
+                  soft_wrap=True)
+    if result.scenario.economics is not None:
+        print_economics(result, summary, out)
+    out.print(f"verdict: {found.sentence(words)}", highlight=False, markup=False)
     note = found.adjustment_note()
     if note:
         out.print(note, highlight=False, markup=False, style="dim")
@@ -156,4 +171,72 @@ def print_observables(result, out) -> None:
         finite = attempts[rows][np.isfinite(attempts[rows])]
         cells.append(f"{finite.mean():.2f}" if finite.size else "-")
         table.add_row(name, *cells)
+    out.print(table)
+
+
+def print_by_hour(result, out: Console) -> None:
+    """Live answers per 100 dials by clock hour, one column per strategy; the best hours."""
+    from sim.analysis.breakdowns import best_hours, by_hour
+
+    table_data = by_hour(result.timeline_table(), result.strategies)
+    rows: dict[int, dict[str, dict]] = {}
+    for row in table_data.to_pylist():
+        rows.setdefault(row["hour"], {})[row["strategy"]] = row
+    table = Table(title="live answers per 100 dials by hour of day (team's clock), mean ± 95% "
+                        "CI; dials per day", title_justify="left")
+    table.add_column("hour", justify="right", no_wrap=True)
+    for name in result.strategies:
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column(f"dials/day ({result.baseline})", justify="right", no_wrap=True)
+    for hour in sorted(rows):
+        cells = rows[hour]
+        texts = []
+        for name in result.strategies:
+            r = cells.get(name)
+            if r is None:
+                texts.append("-")
+            elif math.isfinite(r["answers_per_100_dials_ci95_high"]):
+                half = (r["answers_per_100_dials_ci95_high"] - r["answers_per_100_dials_ci95_low"]) / 2
+                texts.append(f"{r['answers_per_100_dials']:.1f} ± {half:.1f}")
+            else:
+                texts.append(f"{r['answers_per_100_dials']:.1f}")
+        base = cells.get(result.baseline)
+        table.add_row(f"{hour:02d}:00", *texts, f"{base['dials_per_day']:,.0f}" if base else "-")
+    out.print(table)
+    hours = ", ".join(f"{h:02d}:00" for h in best_hours(table_data, result.baseline))
+    out.print(f"best hours to call ({result.baseline}; highest answer rate by the low end of "
+              f"its 95% interval): {hours}", highlight=False, soft_wrap=True)
+
+
+def _money(x: float, unit: str) -> str:
+    """'$1,234', '$12.5', '$0.42': money for a narrow column."""
+    if not math.isfinite(x):
+        return "-"
+    return f"{unit}{x:,.0f}" if abs(x) >= 100 else f"{unit}{x:.3g}"
+
+
+def print_economics(result, summary, out: Console) -> None:
+    """Meetings, value and cost per strategy (means; the meetings rate with its 95% CI)."""
+    from sim.analysis.compare import values_by_strategy
+    from sim.analysis.stats import t_interval
+
+    unit = result.scenario.economics.currency
+
+    table = Table(title=f"meetings (mtgs, expected) and money in {escape(unit)}: campaign means over "
+                        "replications; net = pipeline - cost", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("strategy", style="bold", no_wrap=True)
+    for header in ("mtgs", "mtgs/rep-h", "pipeline", "cost", f"{unit}/connect", f"{unit}/mtg",
+                   "net/rep-h"):
+        table.add_column(header, justify="right", no_wrap=True)
+    columns = ("meetings", "meetings_per_rep_hour", "pipeline_value", "cost_total",
+               "cost_per_connect", "cost_per_meeting", "net_value_per_rep_hour")
+    values = {c: values_by_strategy(summary, c, result.strategies) for c in columns}
+    for name in result.strategies:
+        iv = {c: t_interval(values[c][name]) for c in columns}
+        table.add_row(escape(name), f"{iv['meetings'].mean:,.1f}", f"{iv['meetings_per_rep_hour'].mean:.3f}",
+                      _money(iv["pipeline_value"].mean, unit), _money(iv["cost_total"].mean, unit),
+                      _money(iv["cost_per_connect"].mean, unit),
+                      _money(iv["cost_per_meeting"].mean, unit),
+                      _money(iv["net_value_per_rep_hour"].mean, unit))
     out.print(table)

@@ -254,6 +254,15 @@ def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console, wide: bool 
         out.print(table)
     out.print("margin: winner minus runner-up, paired (same random numbers); tie (a ~ b): "
               "its 95% interval includes 0", highlight=False)
+    rows = outcome.summary.to_pylist()
+    if not all(row.get("complies", True) for row in rows):
+        out.print("✗ breaks a [constraints] cap (judged by the high end of its 95% interval; "
+                  "left out of the race): see broken_caps in "
+                  f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False, markup=False)
+    by_point = _by_point(outcome)
+    if len(by_point) > MAX_TABLE_ROWS:
+        out.print(f"... and {len(by_point) - MAX_TABLE_ROWS} more points in "
+                  f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False)
 
 
 def _summary_table(sweep: Sweep, by_point: dict, wide: bool, letters: bool) -> tuple[Table, str]:
@@ -272,24 +281,27 @@ def _summary_table(sweep: Sweep, by_point: dict, wide: bool, letters: bool) -> t
     for point_id in sorted(by_point)[:MAX_TABLE_ROWS]:
         cells = by_point[point_id]
         first = next(iter(cells.values()))
-        winner = cells[first["winner"]]
         margin = _fmt(first["margin_mean"], first["margin_ci95_low"], first["margin_ci95_high"],
                       signed=True)
         tie = _is_tie(first)
+        # a strategy breaking a [constraints] cap is marked, and cannot win
         headline = [_fmt(cells[s]["connects_per_rep_hour_mean"], cells[s]["connects_per_rep_hour_ci95_low"],
                          cells[s]["connects_per_rep_hour_ci95_high"])
-                    for s in (sweep.strategies if wide else [first["winner"]])]
+                    + ("" if cells[s].get("complies", True) else " [red]✗[/]")
+                    for s in (sweep.strategies if wide else [first["winner"]])
+                    if s is not None] or ["-"]
+        if first["winner"] is None:
+            winner_cell, tie = "[red]none complies[/]", False
+        else:
+            winner_cell = escape(f"{first['winner']} ~ {first['runner_up']}" if tie else first["winner"])
         table.add_row(
             *_point_cells(sweep, point_id, values[point_id], digits=6 if wide else 3),
             *(headline if wide else []),
-            escape(f"{first['winner']} ~ {first['runner_up']}" if tie else first["winner"]),
+            winner_cell,
             *([] if wide else headline),
             f"[dim]{margin} tie[/]" if tie else margin,
         )
     return table, legend
-    if len(by_point) > MAX_TABLE_ROWS:
-        out.print(f"... and {len(by_point) - MAX_TABLE_ROWS} more points in "
-                  f"{outcome.out_dir / 'sweep_summary.parquet'}", highlight=False)
 
 
 def summary_json(sweep: Sweep, outcome: SweepOutcome, target: Path) -> dict:

@@ -24,6 +24,8 @@ from sim.experiment.sweep import PLOTS_DIR, SWEEP_CHART_PREFIXES, format_value, 
 from sim.store.atomic import os_error_message, write_atomic
 
 HEADLINE_LABEL = "connects per rep-hour"
+NONE_COMPLIES = "none complies"
+NONE_COMPLIES_COLOUR = (1.0, 1.0, 1.0)  # white: no strategy may win here
 
 
 def key_label(key: str) -> str:
@@ -114,6 +116,11 @@ def _per_point(rows: list[dict]) -> dict[int, dict]:
         entry["strategies"][row["strategy"]] = row
         if row["is_winner"]:
             entry["winner"] = row
+    for entry in points.values():  # no strategy holds the caps: the point has no winner
+        if "winner" not in entry:
+            entry["winner"] = {**next(iter(entry["strategies"].values())), "winner": NONE_COMPLIES,
+                               "runner_up": None, "margin_mean": math.nan,
+                               "margin_clear": False}
     return points
 
 
@@ -125,6 +132,7 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
     order = sorted(points, key=lambda pid: axis.position(points[pid]["winner"][key]))
     x = np.array([axis.position(points[pid]["winner"][key]) for pid in order])
     fig, ax = plt.subplots(figsize=(8, 4.8), layout="constrained")
+    any_breaks = False
     for strategy in strategies:
         cells = [points[pid]["strategies"][strategy] for pid in order]
         mean = np.array([c["connects_per_rep_hour_mean"] for c in cells], dtype=float)
@@ -133,21 +141,27 @@ def _lines(rows, key, strategies, title, out_dir) -> Path:
         (line,) = ax.plot(x, mean, marker="o", label=strategy)
         if np.isfinite(low).any():
             ax.fill_between(x, low, high, color=line.get_color(), alpha=0.15, linewidth=0)
+        breaks = np.array([not c.get("complies", True) for c in cells])
+        if breaks.any():  # a red cross where the strategy breaks a [constraints] cap
+            ax.scatter(x[breaks], mean[breaks], marker="x", s=90, color="red", zorder=5,
+                       label="breaks a cap" if not any_breaks else None)
+            any_breaks = True
     winners = [points[pid]["winner"]["winner"] for pid in order]
     for i in range(1, len(order)):
         if winners[i] != winners[i - 1]:
             boundary = (x[i] + x[i - 1]) / 2
             ax.axvline(boundary, color="black", linestyle="--", linewidth=1)
-            ax.annotate(f"best: {winners[i - 1]} | {winners[i]}", (boundary, 1.0),
-                        xycoords=("data", "axes fraction"), ha="center", va="bottom",
+            ax.annotate(f"best: {winners[i - 1]} | {winners[i]}", (boundary, 0.99),
+                        xycoords=("data", "axes fraction"), ha="center", va="top",
                         fontsize=8)
     axis.label(ax.xaxis)
     ax.set_xlabel(f"{key_label(key)}\n({key})")
     ax.set_ylabel(f"{HEADLINE_LABEL} (mean, 95% interval)")
     changes = sum(winners[i] != winners[i - 1] for i in range(1, len(winners)))
+    caps = "\n(x: breaks a [constraints] cap, so it cannot win)" if any_breaks else ""
     ax.set_title(f"{title}: {HEADLINE_LABEL} vs {key_label(key)}"
                  + ("\n(dashed: best strategy changes)" if changes else
-                    f"\n(best everywhere: {winners[0]})"), fontsize=10)
+                    f"\n(best everywhere: {winners[0]})") + caps, fontsize=10)
     ax.legend(title="strategy")
     ax.grid(alpha=0.3)
     path = out_dir / _file_name(SWEEP_CHART_PREFIXES["lines"], key)
@@ -190,7 +204,7 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
     for entry in points.values():
         win = entry["winner"]
         means = {name: row["connects_per_rep_hour_mean"] for name, row in entry["strategies"].items()}
-        gain = means[win["winner"]] - means[baseline]
+        gain = means[win["winner"]] - means[baseline] if win["winner"] in means else math.nan
         cells.append((win, gain, _is_tie(win)))
     top_gain = max([g for _w, g, _t in cells if math.isfinite(g)] + [1e-9])
     xa, ya = (_Axis([w[k] for w, _g, _t in cells]) for k in keys)
@@ -198,6 +212,7 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
     ys = sorted({ya.position(w[keys[1]]) for w, _g, _t in cells})
     fig, ax = plt.subplots(figsize=(9, 6.4), layout="constrained")
     face = lambda win, gain, tie: (TIE_COLOUR if tie else  # noqa: E731
+                                   NONE_COMPLIES_COLOUR if win["winner"] == NONE_COMPLIES else
                                    _cell_colour(colours[win["winner"]], gain / top_gain))
     if len(xs) * len(ys) == len(cells):  # a full grid: one equal cell per point
         image = np.ones((len(ys), len(xs), 3))
@@ -207,7 +222,9 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
             rgb = face(win, gain, tie)
             image[i, j] = matplotlib_rgb(rgb)
             label[i, j] = "" if tie else win["winner"]
-            if tie:
+            if win["winner"] == NONE_COMPLIES:
+                text = NONE_COMPLIES
+            elif tie:
                 text = f"tie\n{win['winner']} ~ {win['runner_up']}"
                 if baseline not in (win["winner"], win["runner_up"]):
                     text += f"\n{_num(gain)} vs {baseline}"
@@ -228,8 +245,9 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
         py = np.array([ya.position(w[keys[1]]) for w, _g, _t in cells])
         ax.scatter(px, py, s=140, c=[matplotlib_rgb(face(*cell)) for cell in cells],
                    edgecolors="black", linewidths=0.6)
-        clear = np.array([not tie for _w, _g, tie in cells])
-        winner = np.array([strategies.index(w["winner"]) for w, _g, _t in cells])
+        clear = np.array([not tie and w["winner"] in strategies for w, _g, tie in cells])
+        winner = np.array([strategies.index(w["winner"]) if w["winner"] in strategies else -1
+                           for w, _g, _t in cells])
         if clear.sum() >= 3:
             _scatter_boundaries(ax, px[clear], py[clear], winner[clear], log)
         for values, lg, scale, limits in ((px, log[0], ax.set_xscale, ax.set_xlim),
@@ -241,13 +259,18 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
     winners = [name for name in strategies if any(w["winner"] == name and not t for w, _g, t in cells)]
     handles = [Patch(facecolor=colours[name], label=f"{name} wins") for name in winners]
     handles.append(Patch(facecolor=TIE_COLOUR, label="tie: best two within noise"))
+    if any(w["winner"] == NONE_COMPLIES for w, _g, _t in cells):
+        handles.append(Patch(facecolor=NONE_COMPLIES_COLOUR, edgecolor="black",
+                             label="none complies with the caps"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
               title="colour", fontsize=9)
     ax.set_xlabel(f"{key_label(keys[0])}\n({keys[0]})")
     ax.set_ylabel(f"{key_label(keys[1])}\n({keys[1]})")
+    caps = ("\n(only strategies within the [constraints] caps can win; white: none does)"
+            if any(not r.get("complies", True) for r in rows) else "")
     ax.set_title(f"{title}: which voicemail strategy gives the most connects per rep-hour\n"
                  f"darker = bigger gain over {baseline} (up to {_num(top_gain)} connects per "
-                 "rep-hour); black lines: the winner changes", fontsize=10)
+                 f"rep-hour); black lines: the winner changes{caps}", fontsize=10)
     path = out_dir / _file_name(SWEEP_CHART_PREFIXES["margin"], keys[0], keys[1])
     _save(fig, path)
     return path

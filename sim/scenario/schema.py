@@ -520,6 +520,76 @@ def _coerce_strategy(value):
 StrategyEntry = Annotated[StrategySpec, BeforeValidator(_coerce_strategy)]
 
 
+class Constraints(Strict):
+    """Guardrails a strategy must hold, judged by the upper end of its 95% interval.
+
+    Every cap is optional (null = no cap). A strategy complies with a cap only if the
+    high end of the 95% interval of the capped rate is at or under it: a cap is held
+    with confidence, not on average (see docs/comparisons.md).
+    """
+
+    max_abandon_rate: Probability | None = Field(
+        None, description="cap on (abandoned + AMD hang-ups) / (live answers + AMD hang-ups), "
+        "as US regulators count it (3% in the US; UK rules treat any abandoned call as "
+        "potential misuse)"
+    )
+    abandon_window: Literal["campaign", "per_day", "rolling_30_days"] = Field(
+        "per_day",
+        description="where the abandon cap applies: over the whole campaign, on every day "
+        "(the worst day counts), or on every 30-day stretch (the worst one counts; the "
+        "whole campaign if shorter)",
+    )
+    max_opt_out_rate: Probability | None = Field(
+        None, description="cap on opt-outs per prospect dialled (opt_outs / prospects_dialled)"
+    )
+    max_numbers_labelled: int | None = Field(
+        None, ge=0, le=1_000_000,
+        description="cap on caller-ID numbers labelled spam at least once (needs caller_id.enabled)",
+    )
+
+    def any(self) -> bool:
+        """True if at least one cap is set."""
+        return any(v is not None for v in (self.max_abandon_rate, self.max_opt_out_rate,
+                                           self.max_numbers_labelled))
+
+
+NonNegativeMoney = Annotated[float, Field(ge=0.0, le=1e9)]
+
+
+class Economics(Strict):
+    """What conversations are worth and what the campaign costs (optional section).
+
+    Money is in one currency of your choice (``currency`` is only a label). Costs left
+    out are 0. Meetings are expected values: conversations x the probability that a
+    conversation of that kind books a meeting (docs/comparisons.md).
+    """
+
+    currency: str = Field("$", min_length=1, max_length=8, description="label shown with money")
+    p_meeting_per_outbound_connect: Probability = Field(
+        0.0, description="P(an outbound conversation books a meeting)"
+    )
+    p_meeting_per_inbound_connect: Probability = Field(
+        0.0, description="P(an answered callback books a meeting)"
+    )
+    p_meeting_per_return_connect: Probability = Field(
+        0.0, description="P(an answered return call to a missed callback books a meeting)"
+    )
+    value_per_meeting: NonNegativeMoney = Field(
+        0.0, description="pipeline value of one meeting (one value for every segment: results "
+        "are not split by segment yet)"
+    )
+    rep_cost_per_paid_hour: NonNegativeMoney = Field(0.0, description="loaded cost of a paid rep-hour")
+    telephony_cost_per_minute: NonNegativeMoney = Field(
+        0.0, description="per minute of line time (dialling, talking, live messages, recorded drops)"
+    )
+    fee_per_voicemail_drop: NonNegativeMoney = Field(
+        0.0, description="per recorded message dropped (voicemail.drop_mode = 'recorded' only)"
+    )
+    seat_cost_per_rep_per_day: NonNegativeMoney = Field(
+        0.0, description="dialer licence per rep per working day"
+    )
+
+
 class Experiment(Strict):
     replications: int = Field(20, ge=1, le=100_000)
     seed: int = Field(20261123, ge=0, le=2**63 - 1)
@@ -548,6 +618,10 @@ class Scenario(Strict):
         min_length=1, max_length=50,
     )
     experiment: Experiment = Field(default_factory=Experiment)
+    constraints: Constraints = Field(default_factory=Constraints)
+    economics: Economics | None = Field(
+        None, description="meetings, pipeline value and costs; null = not modelled"
+    )
 
     @field_validator("strategies")
     @classmethod
@@ -591,6 +665,15 @@ class Scenario(Strict):
             raise ValueError(
                 f"experiment.baseline: {self.experiment.baseline!r} is not a strategy here; "
                 f"choose one of: {', '.join(names)}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _labels_need_numbers(self):
+        if self.constraints.max_numbers_labelled is not None and not self.caller_id.enabled:
+            raise ValueError(
+                "constraints.max_numbers_labelled: numbers are only labelled with "
+                "caller_id.enabled = true; enable it or remove the cap"
             )
         return self
 

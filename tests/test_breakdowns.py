@@ -1,0 +1,57 @@
+"""Breakdowns the timeline allows: by hour of day (team's clock)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from sim.analysis.breakdowns import best_hours, by_hour
+from sim.experiment.replications import run_experiment
+
+from .conftest import SCENARIOS, make_scenario
+
+runner = CliRunner()
+
+
+def test_answer_rate_by_hour_by_hand():
+    # replication 0: 9h 10 answers of 100 dials over two days (40 + 60 dials), 10h 5 of 50;
+    # replication 1: 9h 30 of 100; 10h no dial at all (left out of that hour's mean)
+    rows = [("a", 0, 0, 9, 40, 4), ("a", 0, 1, 9, 60, 6), ("a", 0, 0, 10, 50, 5),
+            ("a", 1, 0, 9, 100, 30), ("a", 1, 1, 10, 0, 0)]
+    keys = ("strategy", "replication", "day", "hour", "dials", "live_answers")
+    timeline = pa.table({k: [r[i] for r in rows] for i, k in enumerate(keys)})
+    got = {r["hour"]: r for r in by_hour(timeline).to_pylist()}
+    assert sorted(got) == [9, 10]
+    assert got[9]["answers_per_100_dials"] == pytest.approx(20.0)  # mean of 10% and 30%
+    assert got[9]["dials_per_day"] == pytest.approx(100.0 / 2)  # 100 dials over 2 days
+    assert got[10]["answers_per_100_dials"] == pytest.approx(10.0)  # only replication 0
+    assert got[10]["dials_per_day"] == pytest.approx(25.0 / 2)  # (50 + 0) / 2 reps / 2 days
+    assert best_hours(by_hour(timeline), "a", k=1) == [9]  # 10h: one replication, no interval
+
+
+def test_hours_sum_to_the_campaign_totals():
+    sc = make_scenario()
+    result = run_experiment(sc, seed=2, replications=2, strategies=("never", "always"))
+    table = by_hour(result.timeline_table())
+    summary = result.summary_table().to_pylist()
+    for name in ("never", "always"):
+        rows = [r for r in table.to_pylist() if r["strategy"] == name]
+        dials = sum(r["dials_per_day"] for r in rows) * sc.calendar.days
+        mean_dials = np.mean([r["dials"] for r in summary if r["strategy"] == name])
+        assert dials == pytest.approx(mean_dials, rel=1e-12)
+        assert all(0 <= r["answers_per_100_dials"] <= 100 for r in rows)
+
+
+def test_cli_by_hour_prints_the_table_and_refuses_what_it_cannot_split(tmp_path):
+    base = ["run", str(SCENARIOS / "baseline.toml"), "-n", "2", "--set", "prospects.count=300",
+            "--set", "calendar.days=1", "--strategy", "never"]
+    res = runner.invoke(app, base + ["--by", "hour", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "live answers per 100 dials by hour of day" in res.output
+    assert "09:00" in res.output and "best hours to call (never" in res.output
+    res = runner.invoke(app, base + ["--by", "segment", "--out", str(tmp_path / "b")])
+    assert res.exit_code == 2 and not (tmp_path / "b").exists()
+    assert "--by 'segment': only 'hour'" in res.output
