@@ -541,18 +541,18 @@ class Kernel:
     screen_by_number: object  # dict (prospect, number) -> multiplier, or None
     voicemail_left_is_completed: cython.bint
     any_rep: cython.bint
-    # per prospect
+    # per prospect (small counts as int16: attempts <= 100, days <= 3650, reps <= 10,000)
     n: cython.Py_ssize_t
-    status: cython.int[::1]
+    status: cython.short[::1]
     bad: cython.const[cython.uchar][::1]
-    attempts: cython.int[::1]
-    vm_encounters: cython.int[::1]
-    touches: cython.int[::1]
-    owner: cython.int[::1]
-    day_of_last: cython.int[::1]
-    attempts_today: cython.int[::1]
-    reached_at_attempt: cython.int[::1]
-    heard: cython.int[::1]
+    attempts: cython.short[::1]
+    vm_encounters: cython.short[::1]
+    touches: cython.short[::1]
+    owner: cython.short[::1]
+    day_of_last: cython.short[::1]
+    attempts_today: cython.short[::1]
+    reached_at_attempt: cython.short[::1]
+    heard: cython.short[::1]
     number_of: cython.int[::1]
     pickup: cython.double[::1]
     reach: cython.const[cython.double][::1]
