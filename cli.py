@@ -538,7 +538,7 @@ def sensitivity(
 
 
 ObjectiveOption = Annotated[str, typer.Option("--objective", metavar="METRIC", help="Metric to maximise (a summary.parquet column).")]
-MaxAbandonOption = Annotated[Optional[float], typer.Option("--max-abandon", metavar="R", help="Constraint: a strategy's mean abandon rate (AMD hang-ups counted) must be at most R (e.g. 0.03).")]
+MaxAbandonOption = Annotated[Optional[float], typer.Option("--max-abandon", metavar="R", help="Constraint: the high end of the 95% interval of a strategy's abandon rate (AMD hang-ups counted) must be at most R (e.g. 0.03).")]
 
 
 @app.command(name="map", cls=_Command, epilog=_examples("map"))
