@@ -10,7 +10,7 @@ import pytest
 from sim.experiment.engine import select as select_engine
 from sim.model.campaign import Campaign
 from sim.scenario.schema import build_scenario, with_overrides
-from sim.model.strategies import compile_policy, policy_from_spec
+from sim.model.strategies import voicemail_plan
 from sim.model.streams import build_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +55,8 @@ def run_campaign(scenario, strategy: str = "never", replication: int = 0, seed: 
     """Run one strategy on one replication; returns (metrics, campaign, recorder).
     ``kernel``: a build of sim.model.kernel (default: the one dialsim would choose)."""
     world = build_world(scenario, seed, replication)
-    spec = {s.name: s for s in scenario.strategies}[strategy]
-    policy = policy_from_spec(spec)
     recorder = Recorder() if record else None
-    campaign = Campaign(scenario, world, compile_policy(policy, scenario.cadence.max_attempts),
-                        len(policy.message_labels), call_log=recorder,
+    campaign = Campaign(scenario, world, voicemail_plan(scenario, strategy), call_log=recorder,
                         kernel=kernel or select_engine(warn=False).module)
     return campaign.run(), campaign, recorder
 

@@ -39,7 +39,8 @@ ECONOMICS = (
 def _row(**values) -> pa.Table:
     base = dict(strategy="a", replication=0, outbound_connects=100, inbound_connects=10,
                 return_connects=5, connects=115, rep_hours=28.0, dialling_hours=10.0,
-                talking_hours=6.0, voicemail_hours=1.0, overtime_hours=0.5, voicemails_left=400)
+                talking_hours=6.0, voicemail_hours=1.0, overtime_hours=0.5, voicemails_left=400,
+                recorded_drops=400, recorded_drop_hours=400 * 14 / 3600)
     base.update(values)
     return pa.table({k: [v] for k, v in base.items()})
 
@@ -67,9 +68,13 @@ def test_recorded_drops_by_hand():
 
 def test_live_messages_pay_no_drop_fee_and_no_extra_line_time():
     sc = make_scenario(*ECONOMICS, "voicemail.drop_mode=\"live\"")
-    got = {k: float(v[0]) for k, v in economics_columns(_row(), sc).items()}
+    live = _row(recorded_drops=0, recorded_drop_hours=0.0)  # as the model counts live messages
+    got = {k: float(v[0]) for k, v in economics_columns(live, sc).items()}
     assert got["cost_drops"] == 0.0
     assert got["telephony_minutes"] == pytest.approx(60 * 17.5)  # live messages: voicemail_hours
+    result = run_experiment(sc, seed=3, replications=1, strategies=("always",))
+    row = result.summary_table().to_pylist()[0]
+    assert row["voicemails_left"] > 0 and row["recorded_drops"] == 0 == row["recorded_drop_hours"]
 
 
 def test_no_meeting_no_connect_gives_nan_ratios_not_errors():
@@ -104,7 +109,8 @@ def test_the_objective_changes_what_is_ranked():
             values = dict(outbound_connects=outbound[i], inbound_connects=inbound[i],
                           return_connects=0, connects=outbound[i] + inbound[i], rep_hours=28.0,
                           dialling_hours=10.0, talking_hours=6.0, voicemail_hours=1.0,
-                          overtime_hours=0.0, voicemails_left=100,
+                          overtime_hours=0.0, voicemails_left=100, recorded_drops=100,
+                          recorded_drop_hours=100 * 14 / 3600,
                           connects_per_rep_hour=(outbound[i] + inbound[i]) / 28)
             rows["strategy"].append(name)
             rows["replication"].append(i)

@@ -10,7 +10,7 @@ Per strategy x replication (:data:`ECONOMICS_COLUMNS`, also ``economics.parquet`
   + p_return x return_connects (expected meetings);
 - ``pipeline_value`` = meetings x value_per_meeting;
 - ``telephony_minutes`` = 60 x (dialling + talking + voicemail + overtime hours):
-  the rep's line time; plus, for recorded drops, voicemails_left x message length
+  the rep's line time; plus, for recorded drops, their message lengths
   (the dialer plays the message after the rep has moved on). On parallel and
   predictive dialers the extra lines that ring while the rep waits are not counted
   (the summary has no line-time counter): a lower bound there;
@@ -35,10 +35,10 @@ ECONOMICS_COLUMNS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("meetings", pa.float64(), "count", "expected meetings: each kind of conversation x its p_meeting_per_* (outbound, callback, return call)"),
     ("meetings_per_rep_hour", pa.float64(), "1/h", "meetings / paid rep hours"),
     ("pipeline_value", pa.float64(), "currency", "meetings x value_per_meeting"),
-    ("telephony_minutes", pa.float64(), "min", "60 x (dialling + talking + voicemail + overtime hours), plus voicemails_left x message_length_s / 60 for recorded drops"),
+    ("telephony_minutes", pa.float64(), "min", "60 x (dialling + talking + voicemail + overtime + recorded_drop hours)"),
     ("cost_reps", pa.float64(), "currency", "rep_hours x rep_cost_per_paid_hour"),
     ("cost_telephony", pa.float64(), "currency", "telephony_minutes x telephony_cost_per_minute"),
-    ("cost_drops", pa.float64(), "currency", "voicemails_left x fee_per_voicemail_drop (recorded drops only; 0 for live messages)"),
+    ("cost_drops", pa.float64(), "currency", "recorded_drops x fee_per_voicemail_drop (live messages pay no fee)"),
     ("cost_seats", pa.float64(), "currency", "reps x days x seat_cost_per_rep_per_day"),
     ("cost_total", pa.float64(), "currency", "cost_reps + cost_telephony + cost_drops + cost_seats"),
     ("cost_per_connect", pa.float64(), "currency", "cost_total / connects (NaN with no connect)"),
@@ -105,18 +105,16 @@ def economics_columns(summary: pa.Table, scenario) -> dict[str, np.ndarray]:
                 + econ.p_meeting_per_inbound_connect * _col(summary, "inbound_connects")
                 + econ.p_meeting_per_return_connect * _col(summary, "return_connects"))
     rep_hours = _col(summary, "rep_hours")
-    voicemails = _col(summary, "voicemails_left")
-    # drop mode is scenario-wide today; once a strategy carries its own (issue 15, item 3)
-    # the fee and the drop's line time need a per-row count of recorded drops
-    recorded = scenario.voicemail.drop_mode == "recorded"
+    # each strategy leaves its messages live or as recorded drops (and may differ by
+    # segment): the model counts the recorded drops and their line time
+    drops = _col(summary, "recorded_drops")
     minutes = 60.0 * (_col(summary, "dialling_hours") + _col(summary, "talking_hours")
-                      + _col(summary, "voicemail_hours") + _col(summary, "overtime_hours"))
-    if recorded:
-        minutes = minutes + voicemails * scenario.voicemail.message_length_s / 60.0
+                      + _col(summary, "voicemail_hours") + _col(summary, "overtime_hours")
+                      + _col(summary, "recorded_drop_hours"))
     seats = scenario.team.reps * scenario.calendar.days * econ.seat_cost_per_rep_per_day
     cost_reps = rep_hours * econ.rep_cost_per_paid_hour
     cost_telephony = minutes * econ.telephony_cost_per_minute
-    cost_drops = voicemails * econ.fee_per_voicemail_drop if recorded else np.zeros_like(voicemails)
+    cost_drops = drops * econ.fee_per_voicemail_drop
     cost_seats = np.full_like(rep_hours, seats)
     cost_total = cost_reps + cost_telephony + cost_drops + cost_seats
     value = meetings * econ.value_per_meeting

@@ -39,6 +39,8 @@ METRICS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("opt_outs", pa.int64(), "count", "prospects who asked not to be called (left the list)"),
     ("callbacks_held", pa.int64(), "count", "callbacks that found no free rep at once and were taken after waiting (callbacks.hold_s)"),
     ("callbacks_after_campaign", pa.int64(), "count", "callbacks that would have come after the last campaign day (not simulated)"),
+    ("recorded_drops", pa.int64(), "count", "messages left as recorded drops (the rest of voicemails_left were spoken live)"),
+    ("recorded_drop_hours", pa.float64(), "h", "line time of the recorded drops: their message lengths (the rep is free meanwhile)"),
     ("prospects_dialled", pa.int64(), "count", "unique prospects dialled at least once"),
     ("prospects_reached", pa.int64(), "count", "unique prospects with at least one connect"),
     ("mean_attempts_to_reach", pa.float64(), "dials", "mean outbound attempts made to a prospect when first reached (NaN if none)"),

@@ -24,7 +24,7 @@ from sim.model.campaign import Campaign
 from sim.store.results import CallLogWriter
 from sim.scenario.schema import Scenario
 from sim.analysis.stats import Interval, t_interval
-from sim.model.strategies import compile_policy, policy_from_spec
+from sim.model.strategies import voicemail_plan
 from sim.model.streams import build_world
 
 
@@ -55,7 +55,6 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
     scenario = Scenario.model_validate(task.scenario)
     world = build_world(scenario, task.seed, task.replication)
     kernel = select_engine(warn=False).module  # runs and sweeps warn once, up front
-    specs = {spec.name: spec for spec in scenario.strategies}
     rows, parts = [], []
     timeline = {name: [] for name in TIMELINE_SCHEMA.names}
     numbers = {name: [] for name in NUMBERS_SCHEMA.names} if scenario.caller_id.enabled else None
@@ -64,15 +63,13 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
             progress.report(task.replication,
                             (index + days_done / scenario.calendar.days) / len(task.strategies))
 
-        policy = policy_from_spec(specs[name])
-        table = compile_policy(policy, scenario.cadence.max_attempts)
+        plan = voicemail_plan(scenario, name)
         log = None
         if task.calls_dir is not None:
             path = Path(task.calls_dir) / f"calls-r{task.replication:05d}-{len(parts):03d}.parquet"
             log = CallLogWriter(path, name, task.replication)
             parts.append(str(path))
-        campaign = Campaign(scenario, world, table, len(policy.message_labels),
-                            kernel=kernel, call_log=log, on_day=on_day)
+        campaign = Campaign(scenario, world, plan, kernel=kernel, call_log=log, on_day=on_day)
         metrics = campaign.run()
         if log is not None:
             log.close()

@@ -22,6 +22,7 @@ import simpy
 
 from sim.model import codes
 from sim.model.codes import ACTIVE, DAY_S, EXHAUSTED, TIME_CATEGORIES
+from sim.model.strategies import VoicemailPlan
 from sim.model.streams import World, spam_label_draws
 from sim.scenario.schema import Scenario
 
@@ -29,14 +30,14 @@ from sim.scenario.schema import Scenario
 class Campaign:
     """One strategy on one replication. ``run()`` returns the metric dict.
 
+    ``plan``: the strategy as the kernel runs it (:func:`sim.model.strategies.voicemail_plan`).
     ``kernel``: a build of :mod:`sim.model.kernel` (the module, compiled or not).
     ``on_day``: called with the number of simulated days done, at each day's end
     (progress for long replications); it cannot change results.
     """
 
-    def __init__(self, scenario: Scenario, world: World, policy_table: list[int],
-                 n_messages: int, *, kernel: ModuleType, call_log=None,
-                 on_day: Callable[[int], None] | None = None):
+    def __init__(self, scenario: Scenario, world: World, plan: VoicemailPlan, *,
+                 kernel: ModuleType, call_log=None, on_day: Callable[[int], None] | None = None):
         self.scenario = scenario
         self.world = world
         self.kernel_module = kernel
@@ -53,8 +54,10 @@ class Campaign:
 
         n = scenario.prospects.count
         self.n = n
-        self.n_messages = max(1, n_messages)
-        self.policy_table = array("i", policy_table)
+        self.plan = plan
+        self.n_messages = max(1, len(plan.labels))
+        self.policy_table = array("i", plan.table)  # segment * max_attempts + encounter
+        self.segment = _read_only(world.segment)
         self.status = _shorts(n, ACTIVE)
         self.bad = _read_only(world.bad_number.view(np.uint8))
         self.attempts = _shorts(n)
@@ -175,6 +178,7 @@ class Campaign:
             prospects_exhausted=self.status.count(EXHAUSTED),
             prospects_remaining=self.status.count(ACTIVE),
             overtime_hours=self.kernel.overtime() / 3600.0,
+            recorded_drop_hours=self.kernel.recorded_drop_seconds() / 3600.0,
             mean_dial_level=self._mean_dial_level(),
             numbers_labelled=len(self.callerid.numbers_ever_labelled) if self.callerid else 0,
             labelled_number_days=sum(self.callerid.timeline["labelled"]) if self.callerid else 0,

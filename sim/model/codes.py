@@ -29,10 +29,11 @@ COUNTED = ("bad_numbers", "outbound_connects", "gatekeeper_answers", "abandoned_
            "amd_hangups", "voicemails_heard", "silent_hangups", "no_answers",
            "cancelled_dials", "callbacks_received", "inbound_connects", "callbacks_missed",
            "callback_messages", "return_calls", "return_connects", "opt_outs",
-           "callbacks_held", "callbacks_after_campaign")
+           "callbacks_held", "callbacks_after_campaign", "recorded_drops")
 (N_BAD, N_CONNECTS, N_GATEKEEPERS, N_ABANDONED, N_AMD_HANGUPS, N_HEARD, N_SILENT,
  N_NO_ANSWER, N_CANCELLED, N_CB_RECEIVED, N_INBOUND, N_CB_MISSED, N_CB_MESSAGES,
- N_RETURN_CALLS, N_RETURN_CONNECTS, N_OPT_OUTS, N_CB_HELD, N_CB_AFTER) = range(len(COUNTED))
+ N_RETURN_CALLS, N_RETURN_CONNECTS, N_OPT_OUTS, N_CB_HELD, N_CB_AFTER,
+ N_RECORDED_DROPS) = range(len(COUNTED))
 # every counter of the summary, in its documented order
 COUNTERS = (
     "dials", "bad_numbers", "live_answers", "outbound_connects", "gatekeeper_answers",
@@ -40,5 +41,5 @@ COUNTERS = (
     "voicemails_left", "voicemails_heard", "silent_hangups", "no_answers", "cancelled_dials",
     "silent_misses", "callbacks_received", "inbound_connects", "callbacks_missed",
     "callback_messages", "return_calls", "return_connects", "opt_outs",
-    "callbacks_held", "callbacks_after_campaign",
+    "callbacks_held", "callbacks_after_campaign", "recorded_drops",
 )

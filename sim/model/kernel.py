@@ -95,6 +95,7 @@ N_RETURN_CONNECTS = cython.declare(cython.int, codes.N_RETURN_CONNECTS)
 N_OPT_OUTS = cython.declare(cython.int, codes.N_OPT_OUTS)
 N_CB_HELD = cython.declare(cython.int, codes.N_CB_HELD)
 N_CB_AFTER = cython.declare(cython.int, codes.N_CB_AFTER)
+N_RECORDED_DROPS = cython.declare(cython.int, codes.N_RECORDED_DROPS)
 OUTCOME_NAMES = codes.OUTCOME_NAMES
 
 N_PURPOSES = cython.declare(cython.Py_ssize_t, _N_PURPOSES)
@@ -562,6 +563,7 @@ class Kernel:
     offset: cython.const[cython.double][::1]
     voicemail_line: cython.const[cython.double][::1]
     vm_box_per_line: cython.bint
+    segment: cython.const[cython.short][::1]
     # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
     draws: cython.float[::1]
     drawn: cython.Py_ssize_t
@@ -630,9 +632,11 @@ class Kernel:
     amd_delay_s: cython.double
     amd_false_machine: cython.double
     amd_false_human: cython.double
-    live_drop: cython.bint
+    live_drop: cython.bint[::1]  # per segment: the strategy speaks its messages live
     beep_wait_s: cython.double
-    message_length_s: cython.double
+    message_length_s: cython.double[::1]  # per segment
+    callback_mult: cython.double[::1]  # per message: its callback multiplier
+    recorded_drop_s: cython.double  # line time of the recorded drops
     p_listen: cython.double
     p_callback: cython.double
     repeat_message_mult: cython.double
@@ -688,6 +692,7 @@ class Kernel:
         self.pickup, self.reach, self.vm_box = c.pickup, c.reach, c.vm_box
         self.right_party, self.propensity, self.offset = c.right_party, c.propensity, c.offset
         self.voicemail_line = c.voicemail_line
+        self.segment = c.segment
         self.vm_box_per_line = s.prospects.voicemail_box == "line"
         self.n_att = s.cadence.max_attempts
         self.drawn = 0
@@ -734,8 +739,12 @@ class Kernel:
         self.amd_on, self.amd_delay_s = amd.enabled, amd.delay_s
         self.amd_false_machine, self.amd_false_human = amd.false_machine, amd.false_human
         vm, cb = s.voicemail, s.callbacks
-        self.live_drop = vm.drop_mode == "live"
-        self.beep_wait_s, self.message_length_s = vm.beep_wait_s, vm.message_length_s
+        plan = c.plan
+        self.live_drop = array("i", [1 if live else 0 for live in plan.live_drop])
+        self.beep_wait_s = vm.beep_wait_s
+        self.message_length_s = array("d", plan.message_length_s)
+        self.callback_mult = array("d", plan.callback_mult or (1.0,))
+        self.recorded_drop_s = 0.0
         self.p_listen, self.p_callback = cb.p_listen, cb.p_callback
         self.repeat_message_mult = cb.repeat_message_mult
         self.p_callback_missed_call = cb.p_callback_missed_call
@@ -770,6 +779,11 @@ class Kernel:
     def overtime(self) -> cython.double:
         """Rep seconds on calls past the end of a shift window (not paid)."""
         return self.overtime_s
+
+    @cython.ccall
+    def recorded_drop_seconds(self) -> cython.double:
+        """Line time of the recorded drops (their message lengths)."""
+        return self.recorded_drop_s
 
     @cython.ccall
     def prospects_taken(self) -> cython.Py_ssize_t:
@@ -1233,14 +1247,15 @@ class Kernel:
                 return O_VM_SILENT  # the dialer hangs up on it
             if to_rep:
                 self.voicemail_s = self.vm_recognise_s
-            message: cython.int = self.policy_table[self.vm_encounters[p]]
+            segment: cython.Py_ssize_t = self.segment[p]
+            message: cython.int = self.policy_table[segment * self.n_att + self.vm_encounters[p]]
             if message == SILENT:
                 return O_VM_SILENT
-            if self.live_drop:
+            if self.live_drop[segment]:
                 if not rep_free:
                     self.voicemail_s = 0.0
                     return O_VM_SILENT
-                self.voicemail_s += self.beep_wait_s + self.message_length_s
+                self.voicemail_s += self.beep_wait_s + self.message_length_s[segment]
             self.message = message
             return O_VM_LEFT
         if kind == L_BAD:
@@ -1269,6 +1284,10 @@ class Kernel:
         if outcome == O_VM_LEFT:
             self.vm_left_by_hour[hour] += 1
             self.vm_encounters[p] += 1
+            segment: cython.Py_ssize_t = self.segment[p]
+            if not self.live_drop[segment]:  # a recorded drop: the line plays the message
+                self.counts[N_RECORDED_DROPS] += 1
+                self.recorded_drop_s += self.message_length_s[segment]
             if self.d(p, a, C_LISTEN) < self.p_listen:
                 self.heard_message(p, a, message, t)
             else:  # a missed call with a voicemail badge
@@ -1336,7 +1355,8 @@ class Kernel:
         earlier: cython.Py_ssize_t = self.heard[slot]
         self.heard[slot] = earlier + 1
         p_callback: cython.double = (self.p_callback * self.propensity[p]
-                                     * self.repeat_message_mult ** earlier)
+                                     * self.repeat_message_mult ** earlier
+                                     * self.callback_mult[message])
         if self.d(p, a, C_CALLBACK) < p_callback:
             self.schedule_callback(p, a, self.d(p, a, C_CB_DELAY), t)
         return 0

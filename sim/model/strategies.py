@@ -69,7 +69,10 @@ class SequencePolicy:
 
 
 def policy_from_spec(spec: StrategySpec) -> SequencePolicy:
-    """The policy a validated scenario strategy entry describes."""
+    """The policy a validated scenario strategy entry describes (its own: an entry that
+    only sets ``by_segment`` never leaves a message of its own)."""
+    if spec.kind is None:
+        return SequencePolicy(spec.name, (), "silent")
     if spec.kind == "never":
         return SequencePolicy(spec.name, (), "silent")
     if spec.kind == "always":
@@ -94,3 +97,57 @@ def compile_policy(policy: VoicemailPolicy, max_encounters: int) -> list[int]:
             )
         table.append(action)
     return table
+
+
+@dataclass(frozen=True)
+class VoicemailPlan:
+    """A strategy as the kernel runs it: per list segment, which message (or silence)
+    at each voicemail encounter, and how messages are left; per message, its callback
+    multiplier. Message ids index ``labels``, the union over segments."""
+
+    name: str
+    labels: tuple[str, ...]
+    table: tuple[int, ...]  # segment * max_encounters + encounter -> message id or SILENT
+    max_encounters: int
+    live_drop: tuple[bool, ...]  # per segment
+    message_length_s: tuple[float, ...]  # per segment
+    callback_mult: tuple[float, ...]  # per message id
+
+
+def voicemail_plan(scenario, name: str) -> VoicemailPlan:
+    """The plan of the scenario's strategy ``name`` (a validated Scenario).
+
+    A plain strategy applies its policy to every segment; one with ``by_segment``
+    applies each named strategy's policy, drop mode and message length to its segment
+    (its own policy to the others). Drop mode and message length default to the
+    scenario's ``[voicemail]``."""
+    specs = {spec.name: spec for spec in scenario.strategies}
+    spec = specs[name]
+    vm = scenario.voicemail
+    max_encounters = scenario.cadence.max_attempts
+    per_segment = []
+    for segment in scenario.prospects.segments:
+        chosen = specs[spec.by_segment[segment.name]] if spec.by_segment and \
+            segment.name in spec.by_segment else spec
+        per_segment.append(chosen)
+    labels: list[str] = []
+    table: list[int] = []
+    for chosen in per_segment:
+        policy = policy_from_spec(chosen)
+        own = compile_policy(policy, max_encounters)
+        for label in policy.message_labels:
+            if label not in labels:
+                labels.append(label)
+        table += [SILENT if m == SILENT else labels.index(policy.message_labels[m]) for m in own]
+    mults = spec.callback_mult_by_message or {}
+    return VoicemailPlan(
+        name=name,
+        labels=tuple(labels),
+        table=tuple(table),
+        max_encounters=max_encounters,
+        live_drop=tuple((c.drop_mode or spec.drop_mode or vm.drop_mode) == "live"
+                        for c in per_segment),
+        message_length_s=tuple(float(c.message_length_s or spec.message_length_s
+                                     or vm.message_length_s) for c in per_segment),
+        callback_mult=tuple(float(mults.get(label, 1.0)) for label in labels),
+    )

@@ -475,10 +475,24 @@ class StrategySpec(Strict):
     sequence: list[Annotated[str, Field(max_length=120), AfterValidator(_printable)]] | None = \
         Field(None, max_length=1000)
     then: Literal["cycle", "repeat_last", "silent"] | None = None
+    # a whole voicemail policy: how its messages are left, and what each one does
+    drop_mode: Literal["recorded", "live"] | None = Field(
+        None, description="recorded drop or live message for this strategy (null: "
+        "voicemail.drop_mode)")
+    message_length_s: PositiveSeconds | None = Field(
+        None, description="this strategy's message length (null: voicemail.message_length_s)")
+    callback_mult_by_message: dict[Label, Annotated[float, Field(ge=0, le=100)]] | None = Field(
+        None, description="a message's callback multiplier by its label (e.g. {A = 2.0}: "
+        "a stronger reason to call back); unlisted messages 1")
+    by_segment: dict[Label, Label] | None = Field(
+        None, description="a strategy per list segment, by name (e.g. {cold = \"never\", "
+        "warm = \"always\"}); segments not listed follow this entry's own kind")
 
     @model_validator(mode="after")
     def _complete(self):
         kind = self.kind
+        if kind is None and self.by_segment and self.sequence is None:
+            return self  # a policy per segment (checked against the scenario's segments)
         if kind is None:
             if self.sequence is not None:
                 kind = "sequence"
@@ -508,6 +522,19 @@ class StrategySpec(Strict):
         if kind != "first_n" and self.n is not None:
             raise ValueError(f"strategy {self.name!r}: n only goes with kind 'first_n'")
         return self
+
+    def message_names(self) -> tuple[str, ...]:
+        """The labels of the messages this entry's own policy leaves."""
+        kind = self.kind
+        if kind == "always":
+            return ("A",)
+        if kind == "rotate":
+            return tuple(f"M{i + 1}" for i in range(self.n_messages))
+        if kind == "first_n":
+            return tuple(f"M{i + 1}" for i in range(self.n))
+        if kind == "sequence":
+            return tuple(dict.fromkeys(x for x in self.sequence if x != "-"))
+        return ()
 
 
 def _coerce_strategy(value):
@@ -666,6 +693,40 @@ class Scenario(Strict):
                 f"experiment.baseline: {self.experiment.baseline!r} is not a strategy here; "
                 f"choose one of: {', '.join(names)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _whole_policies_fit(self):
+        """by_segment names real segments and plain strategies of this scenario, and
+        covers every segment unless the entry has a policy of its own; per-message
+        multipliers name the strategy's messages."""
+        by_name = {s.name: s for s in self.strategies}
+        segments = [seg.name for seg in self.prospects.segments]
+        for spec in self.strategies:
+            if spec.by_segment:
+                for segment, target in spec.by_segment.items():
+                    if segment not in segments:
+                        raise ValueError(f"strategies: {spec.name!r}: by_segment: no segment "
+                                         f"{segment!r}; segments: {', '.join(segments)}")
+                    other = by_name.get(target)
+                    if other is None or other.by_segment:
+                        raise ValueError(f"strategies: {spec.name!r}: by_segment.{segment}: "
+                                         f"{target!r} must name another strategy of this "
+                                         "scenario that has no by_segment of its own")
+                missing = [seg for seg in segments if seg not in spec.by_segment]
+                if spec.kind is None and missing:
+                    raise ValueError(f"strategies: {spec.name!r}: by_segment leaves out "
+                                     f"{', '.join(missing)}: name them, or give the entry a "
+                                     "kind for the rest")
+            if spec.callback_mult_by_message:
+                known = set(spec.message_names())
+                for target in (spec.by_segment or {}).values():
+                    known |= set(by_name[target].message_names())
+                unknown = sorted(set(spec.callback_mult_by_message) - known)
+                if unknown:
+                    raise ValueError(f"strategies: {spec.name!r}: callback_mult_by_message: "
+                                     f"no message {unknown[0]!r}; its messages: "
+                                     f"{', '.join(sorted(known)) or 'none'}")
         return self
 
     @model_validator(mode="after")

@@ -1,0 +1,74 @@
+"""A strategy is a whole voicemail policy (issue 15, item 3): its messages, how they are
+left, what each one does, and, if it says so, a different policy per list segment."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from sim.errors import UserError
+from sim.experiment.replications import run_experiment
+from sim.experiment.runs import execute_run
+from sim.model.streams import build_world
+
+from .conftest import make_scenario, run_campaign
+
+LIVE_VS_RECORDED = (
+    'strategies=[{name = "live_always", kind = "always", drop_mode = "live", '
+    'message_length_s = 25}, {name = "recorded_rotate", kind = "rotate", drop_mode = "recorded"}]',
+    "prospects.count=1500", "calendar.days=3",
+)
+
+
+def test_live_and_recorded_in_one_run_with_a_paired_interval(tmp_path):
+    """The choice a team faces, in one run: the paired interval is the narrower one."""
+    scenario = make_scenario(*LIVE_VS_RECORDED)
+    execute_run(scenario, out_dir=tmp_path / "r", seed=5, replications=6,
+                strategies=("live_always", "recorded_rotate"), workers=1)
+    summary = pq.read_table(tmp_path / "r" / "summary.parquet").to_pylist()
+    live = [r for r in summary if r["strategy"] == "live_always"]
+    recorded = [r for r in summary if r["strategy"] == "recorded_rotate"]
+    assert all(r["recorded_drops"] == 0 and r["voicemails_left"] > 0 for r in live)
+    assert all(r["recorded_drops"] == r["voicemails_left"] > 0 for r in recorded)
+    # live messages cost the rep beep + 25 s each; recorded drops cost nothing
+    for row in live:
+        assert row["voicemail_hours"] * 3600 >= row["voicemails_left"] * (15 + 25)
+    comparison = pq.read_table(tmp_path / "r" / "comparison.parquet").to_pylist()
+    row = next(r for r in comparison if r["strategy"] == "recorded_rotate"
+               and r["metric"] == "connects_per_rep_hour")
+    assert row["diff_half_width"] < row["diff_unpaired_half_width"]
+
+
+def test_a_per_segment_policy_touches_only_its_segment():
+    scenario = make_scenario(
+        'prospects.segments=[{name = "cold", weight = 1}, {name = "warm", weight = 1}]',
+        'strategies=["never", "always", {name = "mixed", by_segment = {cold = "never", '
+        'warm = "always"}}]', "prospects.count=1200")
+    _, campaign, log = run_campaign(scenario, "mixed", record=True)
+    segment = build_world(scenario, 1, 0).segment
+    left = [row["prospect"] for row in log.rows if row["outcome"] == "voicemail_left"]
+    silent = [row["prospect"] for row in log.rows if row["outcome"] == "voicemail_silent"]
+    assert left and silent
+    assert all(segment[p] == 1 for p in left)  # warm: always
+    assert all(segment[p] == 0 for p in silent)  # cold: never
+
+
+def test_a_stronger_message_brings_more_callbacks():
+    base = ("callbacks.p_callback=0.05", "callbacks.p_listen=1", "prospects.count=1500")
+    plain = make_scenario(*base)
+    strong = make_scenario(*base, 'strategies=[{name = "always", kind = "always", '
+                                  'callback_mult_by_message = {A = 4.0}}]')
+    for seed in (1, 2):
+        a = run_experiment(plain, seed=seed, replications=1, strategies=("always",)).summary_table()
+        b = run_experiment(strong, seed=seed, replications=1, strategies=("always",)).summary_table()
+        assert b.column("callbacks_received")[0].as_py() > 2 * a.column("callbacks_received")[0].as_py()
+
+
+@pytest.mark.parametrize("strategies, problem", [
+    ('[{name = "x", by_segment = {nope = "never"}}, "never"]', "no segment 'nope'"),
+    ('[{name = "x", by_segment = {all = "ghost"}}, "never"]', "'ghost' must name another strategy"),
+    ('[{name = "x", kind = "always", callback_mult_by_message = {B = 2}}]', "no message 'B'"),
+])
+def test_bad_whole_policies_are_one_clear_line(strategies, problem):
+    with pytest.raises(UserError, match=problem):
+        make_scenario(f"strategies={strategies}")
