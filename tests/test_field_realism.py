@@ -155,3 +155,49 @@ def test_callbacks_after_the_last_day_are_counted_apart():
     soon, *_ = run_campaign(make_scenario(*_BUSY_CALLBACKS, "callbacks.delay_h=0.2"), "always")
     assert late["callbacks_after_campaign"] > 50
     assert soon["callbacks_after_campaign"] < late["callbacks_after_campaign"] / 10
+
+
+def test_prospects_have_habits():
+    """Each prospect's availability is the profile shifted by its own hours (drawn once,
+    normal with sd habit_spread_h, rounded): closed form per prospect, and the spread."""
+    import numpy as np
+
+    from sim.model import kernel as interpreted
+    from sim.model.streams import build_world
+
+    hourly = [0.1 * h for h in range(24)]
+    scenario = make_scenario("prospects.habit_spread_h=3", f"prospects.hourly_availability={hourly}",
+                             "prospects.count=4000")
+    _, campaign, _ = run_campaign(scenario, "never", kernel=interpreted)
+    shift = build_world(scenario, 1, 0).habit_shift_h
+    assert abs(float(np.std(shift)) - 3.0) < 0.2 and (shift != 0).mean() > 0.8
+    k = campaign.kernel
+    for p in range(20):
+        for hour in (3, 10, 15):
+            assert k.hour_mult(p, hour * 3600.0) == hourly[(hour - shift[p]) % 24]
+    plain = run_campaign(make_scenario(f"prospects.hourly_availability={hourly}"), "never",
+                         kernel=interpreted)[1].kernel
+    assert all(plain.hour_mult(p, 10 * 3600.0) == hourly[10] for p in range(20))
+
+
+def test_each_retry_can_move_to_another_time_of_day():
+    """retry_hour_step_h = 3: a retry is due at the start of the local hour three hours
+    after the last attempt's; most retries go out in that hour (the rest wait for a
+    window or a free rep), far more than with the plain gap."""
+    base = ("cadence.min_gap_h=20", "prospects.count=300", "calendar.days=5",
+            "prospects.segments.0.p_pickup=0.02", "calendar.break_start=null",
+            "calendar.break_end=null", 'calendar.shift_start="08:00"', 'calendar.shift_end="20:00"')
+
+    def share_moved(*extra):
+        _, _, log = run_campaign(make_scenario(*base, *extra), "never", record=True)
+        last, moved, pairs = {}, 0, 0
+        for row in sorted(log.outbound(), key=lambda r: r["time_s"]):
+            hour = int(row["time_s"] % DAY_S // 3600)
+            if row["prospect"] in last:
+                pairs += 1
+                moved += hour == (last[row["prospect"]] + 3) % 24
+            last[row["prospect"]] = hour
+        return moved / pairs
+
+    assert share_moved("cadence.retry_hour_step_h=3") > 0.6
+    assert share_moved() < 0.3

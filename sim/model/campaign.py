@@ -76,6 +76,7 @@ class Campaign:
         self.propensity = _read_only(world.callback_propensity)
         self.offset = _read_only(world.utc_offset_s)
         self.voicemail_line = _read_only(world.voicemail_line)
+        self.habit_shift_h = _read_only(world.habit_shift_h)
 
         pros = scenario.prospects
         self.hourly = array("d", [float(v) for v in pros.hourly_availability])

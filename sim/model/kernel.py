@@ -564,6 +564,8 @@ class Kernel:
     voicemail_line: cython.const[cython.double][::1]
     vm_box_per_line: cython.bint
     segment: cython.const[cython.short][::1]
+    habit_shift_h: cython.const[cython.short][::1]
+    habits: cython.bint
     # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
     draws: cython.float[::1]
     drawn: cython.Py_ssize_t
@@ -622,6 +624,7 @@ class Kernel:
     max_attempts: cython.Py_ssize_t
     max_per_day: cython.Py_ssize_t
     min_gap_s: cython.double
+    retry_hour_step: cython.Py_ssize_t
     embargo_after_abandon_s: cython.double
     retries_first: cython.bint
     count_amd_as_abandon: cython.bint
@@ -693,6 +696,8 @@ class Kernel:
         self.right_party, self.propensity, self.offset = c.right_party, c.propensity, c.offset
         self.voicemail_line = c.voicemail_line
         self.segment = c.segment
+        self.habit_shift_h = c.habit_shift_h
+        self.habits = s.prospects.habit_spread_h > 0
         self.vm_box_per_line = s.prospects.voicemail_box == "line"
         self.n_att = s.cadence.max_attempts
         self.drawn = 0
@@ -730,6 +735,7 @@ class Kernel:
         cad = s.cadence
         self.max_attempts, self.max_per_day = cad.max_attempts, cad.max_attempts_per_day
         self.min_gap_s = cad.min_gap_h * 3600.0
+        self.retry_hour_step = cad.retry_hour_step_h
         self.embargo_after_abandon_s = cad.min_gap_after_abandon_h * 3600.0
         self.retries_first = cad.list_order == "retries_first"
         self.count_amd_as_abandon = s.dialer.predictive.count_amd_hangups
@@ -1043,10 +1049,26 @@ class Kernel:
         eligible: cython.double = now + (self.min_gap_s if gap_s < 0 else max(gap_s, self.min_gap_s))
         if self.attempts_today[p] >= self.max_per_day:
             eligible = max(eligible, (floor(now / DAY_S) + 1) * DAY_S)
+        if self.retry_hour_step:
+            eligible = self.at_next_hour(p, now, eligible)
         self.retry_push(eligible, p)
         if self.idle_wake:
             self.wake_idle(eligible)
         return 0
+
+    @cython.cfunc
+    def at_next_hour(self, p: cython.Py_ssize_t, last: cython.double,
+                     earliest: cython.double) -> cython.double:
+        """The first start of the prospect's local hour ``retry_hour_step`` hours after
+        the hour of its last attempt (at ``last``), at or after ``earliest``: each retry
+        at another time of day."""
+        target: cython.Py_ssize_t = (_hour_of(_mod(last + self.offset[p], DAY_S))
+                                     + self.retry_hour_step) % 24
+        local: cython.double = _mod(earliest + self.offset[p], DAY_S)
+        hour: cython.Py_ssize_t = _hour_of(local)
+        if hour == target:
+            return earliest
+        return earliest + ((target - hour) % 24) * 3600.0 - _mod(local, 3600.0)
 
     @cython.cfunc
     @cython.exceptval(-1)
@@ -1090,8 +1112,12 @@ class Kernel:
 
     @cython.cfunc
     def hour_mult(self, p: cython.Py_ssize_t, t: cython.double) -> cython.double:
-        """The hourly availability multiplier at prospect ``p``'s local hour at ``t``."""
-        return self.hourly[_hour_of(_mod(t + self.offset[p], DAY_S))]
+        """The hourly availability multiplier at prospect ``p``'s local hour at ``t``: the
+        profile's, shifted by the prospect's own habit when prospects have habits."""
+        hour: cython.Py_ssize_t = _hour_of(_mod(t + self.offset[p], DAY_S))
+        if self.habits:
+            hour = (hour - self.habit_shift_h[p]) % 24
+        return self.hourly[hour]
 
     # ------------------------------------------------------------------ return calls
     @cython.cfunc
@@ -1394,7 +1420,7 @@ class Kernel:
         offset: cython.double = self.offset[p]
         i: cython.int
         for i in range(24):
-            if self.hourly[_hour_of(_mod(when + offset, DAY_S))] > 0:
+            if self.hour_mult(p, when) > 0:
                 break
             when = (floor((when + offset) / 3600.0) + 1) * 3600.0 - offset
         if when >= self.end_s:  # after the last day: counted apart, not simulated

@@ -86,6 +86,7 @@ class World:
     callback_propensity: np.ndarray
     utc_offset_s: np.ndarray
     voicemail_line: np.ndarray  # uniform per prospect: its line has a box if below p_voicemail_box
+    habit_shift_h: np.ndarray  # int16 per prospect: its availability profile, shifted by hours
 
 
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
@@ -141,6 +142,8 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         callback_propensity=propensity,
         utc_offset_s=_time_zone_offsets_s(scenario, seed, replication, n),
         voicemail_line=named_rng(seed, replication, "voicemail_box_line").random(n),
+        habit_shift_h=np.rint(scenario.prospects.habit_spread_h * named_rng(
+            seed, replication, "habit_shift").standard_normal(n)).astype(np.int16),
     )
 
 

@@ -374,6 +374,11 @@ class Cadence(Strict):
     min_gap_after_abandon_h: NonNegativeHours = Field(
         0.0, description="no redial of a prospect for this long after an abandoned call (UK: 72)"
     )
+    retry_hour_step_h: int = Field(
+        0, ge=0, le=23,
+        description="each retry moves to another time of day: due at the first start of the "
+        "local hour this many hours after the last attempt's, once min_gap_h has passed "
+        "(0 = the gap alone)")
     list_order: Literal["retries_first", "fresh_first"] = Field(
         "retries_first", description="which comes first when both are due: due retries or fresh leads"
     )
@@ -435,6 +440,10 @@ class Prospects(Strict):
         "line",
         description="line: a prospect's line has a voicemail box or not, drawn once "
         "(p_voicemail_box); dial: a fresh draw on every dial")
+    habit_spread_h: float = Field(
+        0.0, ge=0, le=12,
+        description="prospects have habits: each one's hourly availability is the profile "
+        "shifted by its own number of hours, drawn once (normal, this sd, rounded); 0 = all alike")
     calling_window_start: Clock = Field("08:00", description="prospect's local time")
     calling_window_end: Clock = "21:00"
 
