@@ -72,3 +72,31 @@ def test_a_stronger_message_brings_more_callbacks():
 def test_bad_whole_policies_are_one_clear_line(strategies, problem):
     with pytest.raises(UserError, match=problem):
         make_scenario(f"strategies={strategies}")
+
+
+def test_breakdowns_sum_to_the_totals(tmp_path):
+    """breakdown.parquet: per segment and per time zone, every count sums to the run's."""
+    scenario = make_scenario(
+        'prospects.segments=[{name = "cold", weight = 2}, {name = "warm", weight = 1, '
+        'p_pickup = 0.5}]',
+        'prospects.time_zones=[{name = "east", utc_offset_h = 0, weight = 1}, '
+        '{name = "west", utc_offset_h = -3, weight = 1}]',
+        "callbacks.p_callback=0.2", "prospects.count=1500")
+    execute_run(scenario, out_dir=tmp_path / "r", seed=2, replications=2,
+                strategies=("never", "always"), workers=1)
+    summary = pq.read_table(tmp_path / "r" / "summary.parquet").to_pylist()
+    parts = pq.read_table(tmp_path / "r" / "breakdown.parquet").to_pylist()
+    counts = ("dials", "outbound_connects", "inbound_connects", "return_connects",
+              "voicemails_left", "opt_outs")
+    for row in summary:
+        for dimension, groups in (("segment", {"cold", "warm"}), ("time_zone", {"east", "west"})):
+            mine = [p for p in parts if p["strategy"] == row["strategy"]
+                    and p["replication"] == row["replication"] and p["dimension"] == dimension]
+            assert {p["group"] for p in mine} == groups
+            for count in counts:
+                assert sum(p[count] for p in mine) == row[count], (dimension, count)
+    warm = [p for p in parts if p["group"] == "warm"]
+    cold = [p for p in parts if p["group"] == "cold"]
+    # warm prospects pick up twice as often: more conversations per dial (direction)
+    assert (sum(p["outbound_connects"] for p in warm) / sum(p["dials"] for p in warm)
+            > sum(p["outbound_connects"] for p in cold) / sum(p["dials"] for p in cold))

@@ -97,6 +97,19 @@ NUMBERS_SCHEMA = pa.schema([
     pa.field("labelled_today", pa.bool_(), metadata={"description": "got its label at the end of this day"}),
 ])
 
+BREAKDOWN_SCHEMA = pa.schema([
+    pa.field("strategy", pa.string()),
+    pa.field("replication", pa.int32()),
+    pa.field("dimension", pa.string(), metadata={"description": "segment or time_zone"}),
+    pa.field("group", pa.string(), metadata={"description": "the segment's or time zone's name in the scenario"}),
+    pa.field("dials", pa.int64(), metadata={"unit": "count", "description": "outbound dials to this group's prospects"}),
+    pa.field("outbound_connects", pa.int64(), metadata={"unit": "count", "description": "live answers by the right party"}),
+    pa.field("inbound_connects", pa.int64(), metadata={"unit": "count", "description": "callbacks answered by a rep"}),
+    pa.field("return_connects", pa.int64(), metadata={"unit": "count", "description": "return calls answered"}),
+    pa.field("voicemails_left", pa.int64(), metadata={"unit": "count", "description": "messages left"}),
+    pa.field("opt_outs", pa.int64(), metadata={"unit": "count", "description": "prospects who asked not to be called"}),
+])
+
 CALLS_SCHEMA = pa.schema([
     pa.field("strategy", pa.dictionary(pa.int8(), pa.string())),
     pa.field("replication", pa.int32()),

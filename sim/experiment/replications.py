@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from sim.experiment.executors import Executor, SerialExecutor
 from sim.analysis.constraints import abandon_windows
-from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from sim.analysis.metrics import BREAKDOWN_SCHEMA, NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
 from sim.experiment import progress
 from sim.experiment.engine import select as select_engine
 from sim.model.campaign import Campaign
@@ -47,6 +47,7 @@ class ReplicationResult:
     calls_parts: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     numbers: dict | None = None  # per caller-ID number and day (column -> list), if modelled
+    breakdown: dict | None = None  # per segment and time zone (column -> list)
 
 
 def run_replication(task: ReplicationTask) -> ReplicationResult:
@@ -58,6 +59,7 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
     rows, parts = [], []
     timeline = {name: [] for name in TIMELINE_SCHEMA.names}
     numbers = {name: [] for name in NUMBERS_SCHEMA.names} if scenario.caller_id.enabled else None
+    breakdown = {name: [] for name in BREAKDOWN_SCHEMA.names}
     for index, name in enumerate(task.strategies):
         def on_day(days_done: int, index: int = index) -> None:
             progress.report(task.replication,
@@ -82,6 +84,12 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
         timeline["hour"] += [h % 24 for h in range(n_hours)]
         for column, values in hourly.items():
             timeline[column] += values
+        groups = campaign.breakdown()
+        n_groups = len(groups["group"])
+        breakdown["strategy"] += [name] * n_groups
+        breakdown["replication"] += [task.replication] * n_groups
+        for column, values in groups.items():
+            breakdown[column] += values
         per_number = campaign.numbers_timeline()
         if per_number is not None:
             n_rows = len(per_number["day"])
@@ -90,7 +98,7 @@ def run_replication(task: ReplicationTask) -> ReplicationResult:
             for column, values in per_number.items():
                 numbers[column] += values
     return ReplicationResult(task.replication, rows, timeline, parts,
-                             time.perf_counter() - started, numbers)
+                             time.perf_counter() - started, numbers, breakdown)
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,14 @@ class RunResult:
             for name in columns:
                 columns[name] += rep.timeline[name]
         return pa.table(columns, schema=TIMELINE_SCHEMA)
+
+    def breakdown_table(self) -> pa.Table:
+        """Counts per list segment and per prospect time zone, per strategy x replication."""
+        columns = {name: [] for name in BREAKDOWN_SCHEMA.names}
+        for rep in self.replications:
+            for name in columns:
+                columns[name] += (rep.breakdown or {}).get(name, [])
+        return pa.table(columns, schema=BREAKDOWN_SCHEMA)
 
     def numbers_table(self) -> pa.Table | None:
         """Per caller-ID number and day, or None when the scenario has no numbers."""

@@ -34,6 +34,7 @@ from sim.scenario.schema import Scenario
 SUMMARY_FILE = "summary.parquet"
 TIMELINE_FILE = "timeline.parquet"
 NUMBERS_FILE = "numbers.parquet"
+BREAKDOWN_FILE = "breakdown.parquet"
 CALLS_FILE = "calls.parquet"
 
 
@@ -117,6 +118,9 @@ def execute_run(
         timeline = result.timeline_table()
         write_parquet_atomic(timeline, stage / TIMELINE_FILE)
         files[TIMELINE_FILE] = timeline.num_rows
+        breakdown = result.breakdown_table()
+        write_parquet_atomic(breakdown, stage / BREAKDOWN_FILE)
+        files[BREAKDOWN_FILE] = breakdown.num_rows
         numbers = result.numbers_table()
         if numbers is not None:
             write_parquet_atomic(numbers, stage / NUMBERS_FILE)

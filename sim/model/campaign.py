@@ -58,6 +58,10 @@ class Campaign:
         self.n_messages = max(1, len(plan.labels))
         self.policy_table = array("i", plan.table)  # segment * max_attempts + encounter
         self.segment = _read_only(world.segment)
+        self.zone = _read_only(world.time_zone)
+        n_counts = len(codes.BROKEN_DOWN)
+        self.by_segment = _longs(len(scenario.prospects.segments) * n_counts)
+        self.by_zone = _longs(len(scenario.prospects.time_zones) * n_counts)
         self.status = _shorts(n, ACTIVE)
         self.bad = _read_only(world.bad_number.view(np.uint8))
         self.attempts = _shorts(n)
@@ -224,6 +228,20 @@ class Campaign:
             "amd_hangups": self.amd_hangups_by_hour[:hours].tolist(),
             "dial_level": level,
         }
+
+    def breakdown(self) -> dict:
+        """Counts per list segment and per prospect time zone (breakdown.parquet)."""
+        out = {"dimension": [], "group": [], **{name: [] for name in codes.BROKEN_DOWN}}
+        n_counts = len(codes.BROKEN_DOWN)
+        for dimension, groups, counts in (
+                ("segment", self.scenario.prospects.segments, self.by_segment),
+                ("time_zone", self.scenario.prospects.time_zones, self.by_zone)):
+            for i, group in enumerate(groups):
+                out["dimension"].append(dimension)
+                out["group"].append(group.name)
+                for j, name in enumerate(codes.BROKEN_DOWN):
+                    out[name].append(counts[i * n_counts + j])
+        return out
 
     def numbers_timeline(self) -> dict | None:
         """Per caller-ID number and day: dials, short calls, label state (or None)."""

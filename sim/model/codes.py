@@ -43,3 +43,8 @@ COUNTERS = (
     "callback_messages", "return_calls", "return_connects", "opt_outs",
     "callbacks_held", "callbacks_after_campaign", "recorded_drops",
 )
+
+# counted per segment and per time zone (breakdown.parquet), in this order
+BROKEN_DOWN = ("dials", "outbound_connects", "inbound_connects", "return_connects",
+               "voicemails_left", "opt_outs")
+B_DIALS, B_OUTBOUND, B_INBOUND, B_RETURN, B_VM_LEFT, B_OPT_OUTS = range(len(BROKEN_DOWN))

@@ -96,6 +96,13 @@ N_OPT_OUTS = cython.declare(cython.int, codes.N_OPT_OUTS)
 N_CB_HELD = cython.declare(cython.int, codes.N_CB_HELD)
 N_CB_AFTER = cython.declare(cython.int, codes.N_CB_AFTER)
 N_RECORDED_DROPS = cython.declare(cython.int, codes.N_RECORDED_DROPS)
+B_N = cython.declare(cython.Py_ssize_t, len(codes.BROKEN_DOWN))
+B_DIALS = cython.declare(cython.Py_ssize_t, codes.B_DIALS)
+B_OUTBOUND = cython.declare(cython.Py_ssize_t, codes.B_OUTBOUND)
+B_INBOUND = cython.declare(cython.Py_ssize_t, codes.B_INBOUND)
+B_RETURN = cython.declare(cython.Py_ssize_t, codes.B_RETURN)
+B_VM_LEFT = cython.declare(cython.Py_ssize_t, codes.B_VM_LEFT)
+B_OPT_OUTS = cython.declare(cython.Py_ssize_t, codes.B_OPT_OUTS)
 OUTCOME_NAMES = codes.OUTCOME_NAMES
 
 N_PURPOSES = cython.declare(cython.Py_ssize_t, _N_PURPOSES)
@@ -564,6 +571,9 @@ class Kernel:
     voicemail_line: cython.const[cython.double][::1]
     vm_box_per_line: cython.bint
     segment: cython.const[cython.short][::1]
+    zone: cython.const[cython.short][::1]
+    by_segment: cython.longlong[::1]  # segment * B_N + counter (codes.BROKEN_DOWN)
+    by_zone: cython.longlong[::1]  # time zone * B_N + counter
     habit_shift_h: cython.const[cython.short][::1]
     habits: cython.bint
     # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
@@ -696,6 +706,8 @@ class Kernel:
         self.right_party, self.propensity, self.offset = c.right_party, c.propensity, c.offset
         self.voicemail_line = c.voicemail_line
         self.segment = c.segment
+        self.zone = c.zone
+        self.by_segment, self.by_zone = c.by_segment, c.by_zone
         self.habit_shift_h = c.habit_shift_h
         self.habits = s.prospects.habit_spread_h > 0
         self.vm_box_per_line = s.prospects.voicemail_box == "line"
@@ -1119,6 +1131,14 @@ class Kernel:
             hour = (hour - self.habit_shift_h[p]) % 24
         return self.hourly[hour]
 
+    @cython.cfunc
+    @cython.inline
+    @cython.exceptval(check=False)
+    def tally(self, p: cython.Py_ssize_t, counter: cython.Py_ssize_t) -> cython.void:
+        """Count a breakdown ``counter`` for prospect ``p``'s segment and time zone."""
+        self.by_segment[self.segment[p] * B_N + counter] += 1
+        self.by_zone[self.zone[p] * B_N + counter] += 1
+
     # ------------------------------------------------------------------ return calls
     @cython.cfunc
     def take_return_call(self, queue, now: cython.double) -> object:
@@ -1164,6 +1184,7 @@ class Kernel:
         self.attempts_today[p] += 1
         self.owner[p] = r
         self.dials_by_hour[_hour_of(now)] += 1
+        self.tally(p, B_DIALS)
         if self.cid_on:
             self.number_of[p] = self.numbers.number_for(r)
         return a
@@ -1309,6 +1330,7 @@ class Kernel:
             self.pacer.record(True)
         if outcome == O_VM_LEFT:
             self.vm_left_by_hour[hour] += 1
+            self.tally(p, B_VM_LEFT)
             self.vm_encounters[p] += 1
             segment: cython.Py_ssize_t = self.segment[p]
             if not self.live_drop[segment]:  # a recorded drop: the line plays the message
@@ -1320,6 +1342,7 @@ class Kernel:
                 self.screen(p, self.unheard_mult, t)
         elif outcome == O_CONNECT:
             self.counts[N_CONNECTS] += 1
+            self.tally(p, B_OUTBOUND)
             self.connects_by_hour[hour] += 1
             self.reached(p)
             if self.d(p, a, C_OPT) < self.opt_out_risk(p, self.p_opt_out_connect):
@@ -1398,6 +1421,7 @@ class Kernel:
         if self.status[p] != OPTED_OUT:
             self.status[p] = OPTED_OUT
             self.counts[N_OPT_OUTS] += 1
+            self.tally(p, B_OPT_OUTS)
         return 0
 
     @cython.cfunc
@@ -1751,6 +1775,7 @@ def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.d
     start: cython.double = env.now
     k.rep_state[r] = BUSY
     k.counts[N_INBOUND] += 1
+    k.tally(p, B_INBOUND)
     k.connects_by_hour[_hour_of(start)] += 1
     k.reached(p)
     k.log_other(r, p, a, start, "inbound", "inbound_connect", talk, talk + wrap)
@@ -1784,6 +1809,7 @@ def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.doub
         talk = k.d(p, a, C_IN_TALK)
         wrap = k.d(p, a, C_WRAP)
         k.counts[N_RETURN_CONNECTS] += 1
+        k.tally(p, B_RETURN)
         k.connects_by_hour[_hour_of(start)] += 1
         k.reached(p)
         k.log_other(r, p, a, start, "return", "return_connect", talk, setup + ring + talk + wrap)

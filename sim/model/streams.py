@@ -87,12 +87,14 @@ class World:
     utc_offset_s: np.ndarray
     voicemail_line: np.ndarray  # uniform per prospect: its line has a box if below p_voicemail_box
     habit_shift_h: np.ndarray  # int16 per prospect: its availability profile, shifted by hours
+    time_zone: np.ndarray  # int16 per prospect: index into prospects.time_zones
 
 
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
     """Draw the replication's prospects; per-attempt values follow on demand."""
     n = scenario.prospects.count
     draws = DrawTable(scenario, seed, replication)
+    zone = _time_zones(scenario, seed, replication, n)
     segments = scenario.prospects.segments
     weights = np.array([s.weight for s in segments], dtype=float)
     cumulative = np.cumsum(weights / weights.sum())
@@ -140,7 +142,8 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         p_voicemail_box=per_segment("p_voicemail_box"),
         p_right_party=per_segment("p_right_party"),
         callback_propensity=propensity,
-        utc_offset_s=_time_zone_offsets_s(scenario, seed, replication, n),
+        utc_offset_s=_time_zone_offsets_s(scenario, zone),
+        time_zone=zone,
         voicemail_line=named_rng(seed, replication, "voicemail_box_line").random(n),
         habit_shift_h=np.rint(scenario.prospects.habit_spread_h * named_rng(
             seed, replication, "habit_shift").standard_normal(n)).astype(np.int16),
@@ -214,16 +217,21 @@ class DrawTable:
         return self._array.nbytes
 
 
-def _time_zone_offsets_s(scenario: Scenario, seed: int, replication: int, n: int) -> np.ndarray:
-    """Each prospect's clock minus the team's, seconds, drawn from the time-zone mix."""
+def _time_zones(scenario: Scenario, seed: int, replication: int, n: int) -> np.ndarray:
+    """Each prospect's time zone (index into ``prospects.time_zones``), drawn by weight."""
     zones = scenario.prospects.time_zones
-    offsets = np.array([z.utc_offset_h * 3600.0 for z in zones])
     if len(zones) == 1:
-        return np.full(n, offsets[0])
+        return np.zeros(n, dtype=np.int16)
     weights = np.array([z.weight for z in zones], dtype=float)
     cumulative = np.cumsum(weights / weights.sum())
     index = np.searchsorted(cumulative, named_rng(seed, replication, "time_zone").random(n), side="right")
-    return offsets[np.minimum(index, len(zones) - 1)]
+    return np.minimum(index, len(zones) - 1).astype(np.int16)
+
+
+def _time_zone_offsets_s(scenario: Scenario, zone: np.ndarray) -> np.ndarray:
+    """Each prospect's clock minus the team's, seconds."""
+    offsets = np.array([z.utc_offset_h * 3600.0 for z in scenario.prospects.time_zones])
+    return offsets[zone]
 
 
 def spam_label_draws(seed: int, replication: int, days: int, n_numbers: int) -> np.ndarray:

@@ -240,3 +240,28 @@ def print_economics(result, summary, out: Console) -> None:
                       _money(iv["cost_per_meeting"].mean, unit),
                       _money(iv["net_value_per_rep_hour"].mean, unit))
     out.print(table)
+
+
+def print_breakdown(result, out: Console, dimension: str) -> None:
+    """Conversations (outbound, callbacks, return calls) per 100 dials, per list segment or
+    prospect time zone and strategy: mean ± 95% interval over replications."""
+    from sim.analysis.stats import t_interval
+
+    rows = [r for r in result.breakdown_table().to_pylist() if r["dimension"] == dimension]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    table = Table(title=f"conversations per 100 dials by {dimension.replace('_', ' ')}, mean ± "
+                        "95% interval", title_justify="left", title_style="bold")
+    table.add_column(dimension.replace("_", " "), style="bold", no_wrap=True)
+    for name in result.strategies:
+        table.add_column(escape(name), justify="right", no_wrap=True)
+    table.add_column("dials per\nreplication", justify="right", no_wrap=True)
+    for group in groups:
+        cells = []
+        for name in result.strategies:
+            per_rep = [100.0 * (r["outbound_connects"] + r["inbound_connects"] + r["return_connects"])
+                       / r["dials"] for r in rows
+                       if r["group"] == group and r["strategy"] == name and r["dials"]]
+            cells.append(fmt_interval(t_interval(per_rep), 1) if per_rep else "-")
+        dials = [r["dials"] for r in rows if r["group"] == group and r["strategy"] == result.baseline]
+        table.add_row(escape(group), *cells, f"{sum(dials) / max(1, len(dials)):,.0f}")
+    out.print(table)
