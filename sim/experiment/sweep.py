@@ -49,7 +49,8 @@ from sim.experiment.engine import select as select_engine
 from sim.errors import UserError
 from sim.experiment.executors import Executor
 from sim.experiment.replications import ReplicationBatch, run_replications
-from sim.analysis.constraints import WINDOW_COLUMNS, violations
+from sim.analysis.compare import decide
+from sim.analysis.constraints import WINDOW_COLUMNS
 from sim.analysis.metrics import SUMMARY_SCHEMA
 from sim.store.results import (
     MANIFEST,
@@ -920,7 +921,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("margin_mean", pa.float64(), "1/h", "winner minus runner-up, paired by replication"),
     ("margin_ci95_low", pa.float64(), "1/h", "95% interval of the paired difference"),
     ("margin_ci95_high", pa.float64(), "1/h", ""),
-    ("margin_clear", pa.bool_(), "", "the margin's 95% interval excludes 0"),
+    ("margin_clear", pa.bool_(), "", "the point's verdict (as dialsim run gives it) separates the winner from every other strategy that complies"),
 )
 
 
@@ -938,7 +939,13 @@ def _finite(x: float) -> float:
 def summarise_point(rows: pa.Table, strategies: tuple[str, ...],
                     scenario: dict | None = None) -> list[dict]:
     """Per strategy: mean and 95% CI of connects/rep-h, abandon rate, the point's caps
-    (``scenario``'s ``[constraints]``); the best that complies and its paired margin."""
+    (``scenario``'s ``[constraints]``); the winner and its paired margin.
+
+    The winner, which strategies comply and whether the winner is clear are the
+    verdict of :func:`sim.analysis.compare.decide`, as ``dialsim run`` and the report
+    give it; the per-day caps are judged from the worst-window columns the point rows
+    keep (a sweep keeps no timeline).
+    """
     data = rows.select(["strategy", "replication", HEADLINE, "outbound_" + HEADLINE,
                         "abandon_rate_with_amd"]).to_pylist()
     data.sort(key=lambda r: r["replication"])
@@ -947,12 +954,12 @@ def summarise_point(rows: pa.Table, strategies: tuple[str, ...],
     abandon = {s: t_interval([r["abandon_rate_with_amd"] for r in data if r["strategy"] == s])
                for s in strategies}
     intervals = {s: t_interval(values[s]) for s in strategies}
-    compliance = violations(rows, scenario or {}, strategies=strategies)
-    ranked = sorted(strategies, key=lambda s: (not compliance[s].complies,
+    verdict = decide(rows, strategies, scenario, metric=HEADLINE)
+    ranked = sorted(strategies, key=lambda s: (s in verdict.breaking,
                                                -np.nan_to_num(intervals[s].mean, nan=-np.inf),
                                                strategies.index(s)))
-    eligible = [s for s in ranked if compliance[s].complies]
-    winner = eligible[0] if eligible else None
+    winner = verdict.best
+    eligible = [s for s in ranked if s not in verdict.breaking]
     runner_up = eligible[1] if len(eligible) > 1 else None
     margin = paired_difference(values[winner], values[runner_up]) if runner_up else None
     out = []
@@ -967,8 +974,9 @@ def summarise_point(rows: pa.Table, strategies: tuple[str, ...],
             "outbound_connects_per_rep_hour_mean": float(np.mean(outbound[strategy])),
             "abandon_rate_with_amd_mean": abandon[strategy].mean,
             "abandon_rate_with_amd_ci95_high": _finite(abandon[strategy].high),
-            "complies": compliance[strategy].complies,
-            "broken_caps": compliance[strategy].describe() or None,
+            "complies": strategy not in verdict.breaking,
+            "broken_caps": (verdict.breaking[strategy].describe()
+                            if strategy in verdict.breaking else None),
             "rank": ranked.index(strategy) + 1,
             "is_winner": strategy == winner,
             "winner": winner,
@@ -976,7 +984,7 @@ def summarise_point(rows: pa.Table, strategies: tuple[str, ...],
             "margin_mean": margin.mean if margin else math.nan,
             "margin_ci95_low": _finite(margin.low) if margin else math.nan,
             "margin_ci95_high": _finite(margin.high) if margin else math.nan,
-            "margin_clear": bool(margin is not None and margin.n > 1 and margin.excludes_zero()),
+            "margin_clear": runner_up is not None and verdict.separated,
         })
     return out
 
