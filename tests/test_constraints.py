@@ -255,6 +255,44 @@ def test_sweep_summary_winner_is_the_best_that_complies():
     assert all(r["winner"] is None and not r["is_winner"] for r in none)
 
 
+def test_sweep_point_winner_and_tie_are_the_run_verdict():
+    """The sweep summary's winner, compliance and clear/tie flag are decide()'s verdict.
+
+    "far" trails the runner-up "mid" but its paired difference from "top" is too noisy
+    to exclude 0: a run cannot separate "top" from it, so the point is a tie even though
+    the 95% margin over the runner-up excludes 0.
+    """
+    from sim.experiment.sweep import summarise_point
+
+    names = ("top", "mid", "far")
+    race = _summary({
+        "top": {"connects_per_rep_hour": [5.0, 5.1, 5.0, 5.1],
+                "abandon_rate_with_amd": [0.0, 0.0, 0.0, 0.0]},
+        "mid": {"connects_per_rep_hour": [4.0, 4.1, 4.0, 4.1],
+                "abandon_rate_with_amd": [0.0, 0.0, 0.0, 0.0]},
+        "far": {"connects_per_rep_hour": [1.0, 9.0, 0.0, 5.0],
+                "abandon_rate_with_amd": [0.0, 0.0, 0.0, 0.0]},
+    })
+    rows = race.append_column("outbound_connects_per_rep_hour",
+                              race.column("connects_per_rep_hour"))
+    found = decide(rows, names)
+    assert found.best == "top" and found.leaders == ("top", "far") and not found.separated
+    got = {r["strategy"]: r for r in summarise_point(rows, names)}
+    assert got["top"]["winner"] == found.best and got["top"]["runner_up"] == "mid"
+    assert got["top"]["margin_ci95_low"] > 0  # the 95% margin alone would call it clear
+    assert not got["top"]["margin_clear"]
+    # with the noisy strategy out of the race (it breaks a cap) the verdict separates
+    capped = rows.set_column(rows.schema.get_field_index("abandon_rate_with_amd"),
+                             "abandon_rate_with_amd",
+                             pa.array([0.0] * 8 + [0.1] * 4))
+    scenario = {"constraints": {"max_abandon_rate": 0.03, "abandon_window": "campaign"}}
+    found = decide(capped, names, scenario)
+    assert found.best == "top" and found.separated and list(found.breaking) == ["far"]
+    got = {r["strategy"]: r for r in summarise_point(capped, names, scenario)}
+    assert got["top"]["margin_clear"] and not got["far"]["complies"]
+    assert [got[s]["rank"] for s in names] == [1, 2, 3]
+
+
 def test_sweep_judges_the_per_day_cap_and_charts_mark_it(tmp_path):
     """A tiny lines sweep: 1 line (no abandons) complies, 3 lines break the daily cap."""
     import pyarrow.parquet as pq

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import sim.experiment.sweep as sweep_module
+import sim.experiment.sweep.run as sweep_module  # the runner looks run_replications up here
 from cli import app
 from sim.errors import UserError
 from sim.experiment.executors import LocalProcessExecutor, SerialExecutor

@@ -24,6 +24,7 @@ import pyarrow as pa
 from sim.errors import UserError
 from sim.analysis.constraints import Compliance, describe_caps, violations
 from sim.analysis.economics import ECONOMICS_COLUMNS
+from sim.analysis.formatting import low_to_high
 from sim.analysis.metrics import METRIC_NAMES, METRICS
 from sim.analysis.observables import OBSERVABLE_NAMES, OBSERVABLES
 from sim.analysis.stats import Interval, paired_difference, t_interval, unpaired_difference
@@ -247,7 +248,7 @@ class Verdict:
             gap = self.gaps[closest]
             return (f"best: {self.best} ({self.means[self.best]:.2f} {unit_label}); it beats "
                     f"every other strategy, the closest ({closest}) by {fmt_number(gap.mean)} "
-                    f"({self.level()} interval {fmt_number(gap.low)} to {fmt_number(gap.high)})")
+                    f"({self.level()} interval {low_to_high(gap.low, gap.high, fmt_number)})")
         close = ", ".join(self.leaders[1:])
         behind = [name for name in self.means if name not in self.leaders]
         tail = f"; {', '.join(behind)} clearly behind" if behind else ""

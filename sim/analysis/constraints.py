@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.analysis.stats import Interval, t_interval
+from sim.analysis.formatting import low_to_high
 
 ROLLING_DAYS = 30
 CONFIDENCE = 0.95
@@ -88,7 +89,7 @@ class Check:
             return "no data"
         if not math.isfinite(iv.half_width):
             return f"{self.fmt(iv.mean)} (one replication: no interval)"
-        return f"{self.fmt(iv.mean)} (95% interval {self.fmt(iv.low)} to {self.fmt(iv.high)})"
+        return f"{self.fmt(iv.mean)} (95% interval {low_to_high(iv.low, iv.high, self.fmt)})"
 
     def describe(self) -> str:
         """'abandon rate (worst day) 7.2% (95% interval 6.5% to 7.9%), over the 3.0% cap'."""

@@ -80,7 +80,7 @@ class MapPlan:
     @property
     def own(self) -> tuple[float, float]:
         """The scenario's own beliefs on this plane."""
-        from sim.experiment.sweep import _value_at
+        from sim.experiment.sweep.spec import _value_at
 
         return (float(_value_at(self.base.resolved, self.x.key.split("."))),
                 float(_value_at(self.base.resolved, self.y.key.split("."))))
@@ -105,7 +105,7 @@ def plan_map(scenario: Path, x: str, y: str, *, grid: int = 5, depth: int = 2,
     plan = MapPlan(base, rx, ry, grid, depth, objective or Objective())
     for path in marks or []:
         other = load_scenario(path).resolved()
-        from sim.experiment.sweep import _lookup_problem, _value_at
+        from sim.experiment.sweep.spec import _lookup_problem, _value_at
 
         for rng in (rx, ry):
             if _lookup_problem(other, rng.key.split(".")):

@@ -27,17 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import UserError
-from sim.experiment.sweep import (
-    FIXED_KEYS,
-    Parameter,
-    Sweep,
-    SweepSpec,
-    _fingerprint,
-    _lookup_problem,
-    _make_point,
-    _value_at,
-    point_path,
-)
+from sim.experiment.sweep import FIXED_KEYS, Parameter, Sweep, SweepSpec, point_path
+from sim.experiment.sweep.design import _fingerprint, _make_point
+from sim.experiment.sweep.spec import _lookup_problem, _value_at
 from sim.scenario.schema import Scenario, load_scenario
 from sim.store.results import MANIFEST
 

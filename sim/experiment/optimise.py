@@ -57,14 +57,8 @@ from sim.experiment.designs import (
     values_by_strategy,
 )
 from sim.experiment.engine import select as select_engine
-from sim.experiment.sweep import (
-    Parameter,
-    _check_keys,
-    _flatten,
-    _grid_type,
-    _non_empty,
-    check_out_dir,
-)
+from sim.experiment.sweep import Parameter, check_out_dir
+from sim.experiment.sweep.spec import _check_keys, _flatten, _grid_type, _non_empty
 from sim.model.strategies import SILENT_LABEL
 from sim.scenario.schema import validation_message
 from sim.store.results import (RESULTS_SCHEMA_VERSION, MANIFEST, command_line, environment_versions,

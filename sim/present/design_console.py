@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.errors import UserError
+from sim.analysis.formatting import interval_text, low_to_high
 from sim.present.sweep_console import _Interrupted, _run_with_progress, _sigterm_as_interrupt
 
 
@@ -127,7 +128,7 @@ def print_indices(indices, method: str, out: Console) -> None:
         def num(x, tiny=tiny):
             return "0" if abs(x) <= tiny else f"{x:.3g}"
         table.add_row(escape(show), str(r["rank"]), escape(r["parameter"]), num(r["value"]),
-                      f"{num(r['ci95_low'])} to {num(r['ci95_high'])}")
+                      low_to_high(r["ci95_low"], r["ci95_high"], num))
     out.print(table)
 
 
@@ -241,7 +242,7 @@ def optimise_command(scenario: Path, *, space: Path, overrides: list[str], seed:
     metric = plan.objective.metric
     iv = result.best_interval
     out.print(f"best policy: {escape(result.best.label())}", highlight=False, soft_wrap=True)
-    out.print(f"  {metric}: {iv.mean:.3f} ± {iv.half_width:.3f} over {result.replications} "
+    out.print(f"  {metric}: {interval_text(iv, '.3f')} over {result.replications} "
               "replications", highlight=False, soft_wrap=True)
     if result.margin is not None:
         m = result.margin

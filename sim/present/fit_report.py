@@ -13,6 +13,7 @@ import html
 import io
 import math
 
+from sim.analysis.formatting import low_to_high, mean_range_html
 from sim.calibration.estimate import observed_rates
 from sim.calibration.profiles import MAX_MISSES, live_answer_profiles
 
@@ -71,7 +72,7 @@ def render_fit_report(outcome, simulated, source: str, written: str, png: bytes)
         if est.key == "prospects.hourly_availability":
             continue
         est_rows.append(f"<tr><th scope=row>{e(est.key)}</th><td>{_num(est.value)}</td>"
-                        f"<td>{_num(est.low)} to {_num(est.high)}</td><td>{est.n:,} {e(est.basis)}</td>"
+                        f"<td>{low_to_high(est.low, est.high, _num)}</td><td>{est.n:,} {e(est.basis)}</td>"
                         f"<td class=rule>{e(est.rule)}{'. ' + e(est.note) if est.note else ''}</td></tr>")
     kept = "".join(f"<li><code>{e(k)}</code>: {e(why)}</li>" for k, why in fit.uninformed)
     warnings = "".join(f"<p class=warn>{e(w)}</p>" for w in fit.warnings)
@@ -126,6 +127,4 @@ def _num(x: float) -> str:
 
 
 def _pct(value: float, low: float, high: float) -> str:
-    if not math.isfinite(value):
-        return "-"
-    return f"{100 * value:.2f}% <span class=ci>({100 * low:.2f} to {100 * high:.2f})</span>"
+    return mean_range_html(100 * value, 100 * low, 100 * high, unit="%")

@@ -25,6 +25,7 @@ from sim import __version__
 from sim.analysis.compare import HEADLINE, Verdict, comparison_rows, comparison_table, decide, fmt_number
 from sim.scenario.distributions import Exponential, Fixed, LogNormal, Uniform
 from sim.analysis.economics import ECONOMICS_NAMES, OBJECTIVES, with_economics
+from sim.analysis.formatting import low_to_high, mean_and_range, mean_range_html
 from sim.analysis.metrics import METRIC_NAMES
 from sim.present.plots import RunData, load_run, render_charts
 from sim.store.atomic import write_bytes_atomic
@@ -196,10 +197,6 @@ def key_assumptions(s: Scenario) -> list[tuple[str, list[tuple[str, str]]]]:
     return groups
 
 
-def _range(low: float, high: float) -> str:
-    return f"{fmt_number(low)} to {fmt_number(high)}"
-
-
 OBJECTIVE_NOUNS = {"connects": "conversations", "meetings": "meetings (expected)",
                    "value": "net value (pipeline value minus cost, in {currency})"}
 
@@ -256,7 +253,7 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
         more = "more" if row["diff_mean"] >= 0 else "less"
         parts.append(
             f"Compared with {who(base)}, {e(best)} makes {fmt_number(abs(row['diff_mean']))} {more} "
-            f"{noun} per rep-hour (95% interval {_range(row['diff_ci95_low'], row['diff_ci95_high'])}): "
+            f"{noun} per rep-hour (95% interval {low_to_high(row['diff_ci95_low'], row['diff_ci95_high'], fmt_number)}): "
             f"about {abs(extra_rep):,.0f} {more} per rep over the {s.calendar.days}-day campaign, "
             f"{abs(extra_rep) * reps:,.0f} for the team of {reps}.{sure}")
     behind = [n for n in data.strategies if n not in found.leaders and n not in found.breaking]
@@ -264,7 +261,7 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
         closest = min(found.gaps, key=lambda n: found.gaps[n].mean)
         gap = found.gaps[closest]
         parts.append(f"The runner-up is {e(closest)}, {fmt_number(gap.mean)} {noun} per "
-                     f"rep-hour behind ({found.level()} interval {_range(gap.low, gap.high)}).")
+                     f"rep-hour behind ({found.level()} interval {low_to_high(gap.low, gap.high, fmt_number)}).")
     elif behind and not found.separated:
         parts.append(Markup("Clearly behind: {}.").format(", ".join(behind)))
     parts.append(Markup(
@@ -273,23 +270,6 @@ def verdict_paragraphs(data: RunData, found: Verdict, rows: dict[str, dict],
         "whether a prospect picks up next time, and how often messages are returned, matter "
         "most; change them in the scenario and run it again to see if the answer holds."))
     return [part if isinstance(part, Markup) else Markup(part) for part in parts]
-
-
-def _iv(mean: float, low: float, high: float, digits: int = 2) -> dict:
-    """An interval for the template: the mean, and "low to high" when it is finite."""
-    if not math.isfinite(mean):
-        return {"mean": "-", "ci": None}
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return {"mean": f"{mean:.{digits}f}", "ci": None}
-    return {"mean": f"{mean:.{digits}f}", "ci": f"{low:.{digits}f} to {high:.{digits}f}"}
-
-
-def _fmt_iv(mean: float, low: float, high: float, digits: int = 2) -> str:
-    if not math.isfinite(mean):
-        return "-"
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} <span class=ci>({low:.{digits}f} to {high:.{digits}f})</span>"
 
 
 def economics_html(data: RunData, table) -> str:
@@ -313,7 +293,7 @@ def economics_html(data: RunData, table) -> str:
             r = rows[metric][name]
             digits = {"meetings_per_rep_hour": 3, "meetings": 1, "pipeline_value": 0,
                       "cost_total": 0}.get(metric, 2)
-            cells.append(f"<td>{e(unit)}{_fmt_iv(r['mean'], r['ci95_low'], r['ci95_high'], digits)}</td>")
+            cells.append(f"<td>{e(unit)}{mean_range_html(r['mean'], r['ci95_low'], r['ci95_high'], f'.{digits}f')}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<h3 id=money>Meetings and money</h3><p>Expected meetings: each conversation times "
             f"the chance it books one ({econ.p_meeting_per_outbound_connect:.0%} outbound, "
@@ -334,8 +314,7 @@ def _check_iv(check) -> str:
     iv = check.interval
     if not (math.isfinite(iv.low) and math.isfinite(iv.high)):
         return html.escape(check.interval_text())
-    return (f"{html.escape(check.fmt(iv.mean))} <span class=ci>({html.escape(check.fmt(iv.low))} "
-            f"to {html.escape(check.fmt(iv.high))})</span>")
+    return mean_range_html(iv.mean, iv.low, iv.high, check.fmt)
 
 
 def constraints_html(found: Verdict) -> str:
@@ -368,10 +347,10 @@ def comparison_context(data: RunData, table, specs: dict[str, StrategySpec],
             word = ("clearly more" if r["diff_excludes_zero"] and r["diff_mean"] > 0 else
                     "clearly fewer" if r["diff_excludes_zero"] else "no clear difference")
             diff = {"mean": f"{r['diff_mean']:+.2f}",
-                    "ci": f"{r['diff_ci95_low']:+.2f} to {r['diff_ci95_high']:+.2f}", "word": word}
+                    "ci": low_to_high(r["diff_ci95_low"], r["diff_ci95_high"], "+.2f"), "word": word}
         out.append({
             "name": name, "breaks": name in breaking, "description": describe_strategy(specs[name]),
-            "headline": _iv(r["mean"], r["ci95_low"], r["ci95_high"]), "diff": diff,
+            "headline": mean_and_range(r["mean"], r["ci95_low"], r["ci95_high"]), "diff": diff,
             "cells": [f"{rows_by_metric[metric][name]['mean']:,.{digits}f}"
                       for metric, _header, digits in TABLE_METRICS],
         })
@@ -388,8 +367,9 @@ def details_context(data: RunData, table) -> list[dict]:
             r = rows[name]
             diff = "" if name == data.baseline or not math.isfinite(r["diff_mean"]) else (
                 f"{'*' if r['diff_excludes_zero'] else ''}"
-                f"{r['diff_mean']:+.3g} ({r['diff_ci95_low']:+.3g} to {r['diff_ci95_high']:+.3g})")
-            cells.append({"iv": _iv(r["mean"], r["ci95_low"], r["ci95_high"], 3), "diff": diff})
+                f"{r['diff_mean']:+.3g} ({low_to_high(r['diff_ci95_low'], r['diff_ci95_high'], '+.3g')})")
+            cells.append({"iv": mean_and_range(r["mean"], r["ci95_low"], r["ci95_high"], ".3f"),
+                          "diff": diff})
         out.append({"metric": metric, "unit": rows[data.strategies[0]]["unit"], "cells": cells})
     return out
 
@@ -410,10 +390,10 @@ def observables_context(data: RunData) -> list[dict]:
         for name in data.strategies:
             r = by_strategy[name]
             if metric == "mean_attempts_to_reach" or not math.isfinite(r["mean"]):
-                cells.append(_iv(r["mean"], r["ci95_low"], r["ci95_high"], 2))
+                cells.append(mean_and_range(r["mean"], r["ci95_low"], r["ci95_high"]))
             else:
-                cells.append({"mean": f"{100 * r['mean']:.2f}%",
-                              "ci": f"{100 * r['ci95_low']:.2f} to {100 * r['ci95_high']:.2f}"})
+                cells.append(mean_and_range(100 * r["mean"], 100 * r["ci95_low"],
+                                            100 * r["ci95_high"], unit="%"))
         rows.append({"metric": metric, "label": labels[metric], "cells": cells})
     return rows
 

@@ -19,24 +19,20 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from sim.analysis.compare import HEADLINE, decide, paired_differences
+from sim.analysis.formatting import interval_text, plus_minus_range
 from sim.analysis.stats import Interval
 
 
 def fmt_interval(iv: Interval, digits: int = 2) -> str:
     """``mean ± half-width`` (just the mean when one replication gives no interval)."""
-    if iv.n == 0 or math.isnan(iv.mean):
-        return "-"
-    if not math.isfinite(iv.half_width):
-        return f"{iv.mean:.{digits}f}"
-    return f"{iv.mean:.{digits}f} ± {iv.half_width:.{digits}f}"
+    return interval_text(iv, f".{digits}f")
 
 
 def fmt_difference(diff: Interval) -> str:
     """A paired difference, green/red when its interval excludes 0, dim when it does not."""
-    if diff.n == 0 or math.isnan(diff.mean):
-        return "-"
-    text = (f"{diff.mean:+.2f} ± {diff.half_width:.2f}" if math.isfinite(diff.half_width)
-            else f"{diff.mean:+.2f}")
+    text = interval_text(diff, "+.2f")
+    if text == "-":
+        return text
     if not diff.excludes_zero():
         return f"[dim]{text}[/]"
     return f"[green]{text}[/]" if diff.mean > 0 else f"[red]{text}[/]"
@@ -195,11 +191,10 @@ def print_by_hour(result, out: Console) -> None:
             r = cells.get(name)
             if r is None:
                 texts.append("-")
-            elif math.isfinite(r["answers_per_100_dials_ci95_high"]):
-                half = (r["answers_per_100_dials_ci95_high"] - r["answers_per_100_dials_ci95_low"]) / 2
-                texts.append(f"{r['answers_per_100_dials']:.1f} ± {half:.1f}")
             else:
-                texts.append(f"{r['answers_per_100_dials']:.1f}")
+                texts.append(plus_minus_range(r["answers_per_100_dials"],
+                                              r["answers_per_100_dials_ci95_low"],
+                                              r["answers_per_100_dials_ci95_high"], ".1f"))
         base = cells.get(result.baseline)
         table.add_row(f"{hour:02d}:00", *texts, f"{base['dials_per_day']:,.0f}" if base else "-")
     out.print(table)

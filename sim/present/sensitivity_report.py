@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from sim.errors import UserError
+from sim.analysis.formatting import low_to_high
 from sim.present.plots import write_bytes_atomic
 from sim.store.results import read_manifest
 
@@ -38,10 +39,10 @@ def write_sensitivity_report(run_dir: Path) -> Path:
     body = "".join(f"<li>{e(line)}</li>" for line in manifest.get("what_decides", []))
     table = "".join(
         f"<tr><td>{e(r['output'])}</td><td>{r['rank']}</td><td>{e(r['parameter'])}</td>"
-        f"<td>{r['value']:.3g}</td><td>{r['ci95_low']:.3g} to {r['ci95_high']:.3g}</td></tr>"
+        f"<td>{r['value']:.3g}</td><td>{low_to_high(r['ci95_low'], r['ci95_high'], '.3g')}</td></tr>"
         for r in sorted(rows, key=lambda r: (r["output"], r["rank"])))
     ranges = "".join(
-        f"<tr><td>{e(r['key'])}</td><td>{r['low']:g} to {r['high']:g}"
+        f"<tr><td>{e(r['key'])}</td><td>{low_to_high(r['low'], r['high'], 'g')}"
         f"{' (log scale)' if r['scale'] == 'log' else ''}</td></tr>" for r in manifest["ranges"])
     png = base64.b64encode(chart.read_bytes()).decode("ascii")
     what = ("Morris mu*: how much the output changes when the belief moves across its range"

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from sim.analysis.formatting import plus_minus_range
 from sim.errors import Terminated, UserError
 from sim.experiment.sweep import (Point, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
                     load_sweep, run_sweep)
@@ -180,15 +181,6 @@ def _run_with_progress(sweep, target, executor, restart, label, quiet, err) -> S
                          progress=_RichProgress(progress, sweep.name))
 
 
-def _fmt(mean: float, low: float, high: float, signed: bool = False) -> str:
-    if mean is None or math.isnan(mean):
-        return "-"
-    text = f"{mean:+.2f}" if signed else f"{mean:.2f}"
-    if low is None or math.isnan(low):
-        return text
-    return f"{text} ± {(high - low) / 2:.2f}"
-
-
 def _points_table(sweep: Sweep, title: str, headers: list[str] | None = None) -> Table:
     """A table whose first columns are the point id and its swept values."""
     table = Table(title=title, title_justify="left")
@@ -281,12 +273,13 @@ def _summary_table(sweep: Sweep, by_point: dict, wide: bool, letters: bool) -> t
     for point_id in sorted(by_point)[:MAX_TABLE_ROWS]:
         cells = by_point[point_id]
         first = next(iter(cells.values()))
-        margin = _fmt(first["margin_mean"], first["margin_ci95_low"], first["margin_ci95_high"],
-                      signed=True)
+        margin = plus_minus_range(first["margin_mean"], first["margin_ci95_low"],
+                                  first["margin_ci95_high"], "+.2f")
         tie = _is_tie(first)
         # a strategy breaking a [constraints] cap is marked, and cannot win
-        headline = [_fmt(cells[s]["connects_per_rep_hour_mean"], cells[s]["connects_per_rep_hour_ci95_low"],
-                         cells[s]["connects_per_rep_hour_ci95_high"])
+        headline = [plus_minus_range(cells[s]["connects_per_rep_hour_mean"],
+                                     cells[s]["connects_per_rep_hour_ci95_low"],
+                                     cells[s]["connects_per_rep_hour_ci95_high"])
                     + ("" if cells[s].get("complies", True) else " [red]✗[/]")
                     for s in (sweep.strategies if wide else [first["winner"]])
                     if s is not None] or ["-"]
