@@ -104,6 +104,20 @@ def run_tables(result, wide: bool = False, breaking: tuple[str, ...] = ()) -> li
     ]
 
 
+def print_table(out: Console, table: Table, wide: bool) -> None:
+    """Print ``table``; with ``wide`` as wide as it needs, whatever the terminal (the
+    user asked for every column), else fitted to the terminal."""
+    if not wide:
+        out.print(table)
+        return
+    terminal_width = out.width
+    out.width = max(terminal_width, natural_width(out, table))
+    try:
+        out.print(table)
+    finally:
+        out.width = terminal_width
+
+
 def natural_width(console: Console, table: Table) -> int:
     """Columns ``table`` takes when nothing limits it (every cell on one line)."""
     return Measurement.get(console, console.options.update(max_width=10_000), table).maximum
@@ -122,15 +136,7 @@ def print_run_tables(result, out: Console, wide: bool = False, objective: str = 
     out.print(f"[bold]{escape(result.scenario.name)}[/]: every strategy meets the same "
               "simulated prospects", highlight=False)
     for table in tables:
-        if wide:  # as wide as the table needs, whatever the terminal: the user asked for it
-            terminal_width = out.width
-            out.width = max(terminal_width, natural_width(out, table))
-            try:
-                out.print(table)
-            finally:
-                out.width = terminal_width
-        else:
-            out.print(table)
+        print_table(out, table, wide)
     for name, compliance in found.breaking.items():
         out.print(f"✗ {name} breaks: {compliance.describe()}", highlight=False, markup=False,
                   soft_wrap=True)

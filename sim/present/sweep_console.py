@@ -228,22 +228,14 @@ def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console, wide: bool 
 
     ``wide`` adds a column per strategy; the default fits 80 columns for a few keys.
     """
-    from sim.present.run_console import natural_width
+    from sim.present.run_console import natural_width, print_table
 
     table, legend = _summary_table(sweep, _by_point(outcome), wide, letters=False)
     if not wide and natural_width(out, table) > out.width:
         table, legend = _summary_table(sweep, _by_point(outcome), wide, letters=True)
     if legend:
         out.print(escape(legend), highlight=False)
-    if wide:  # as wide as the table needs, whatever the terminal: the user asked for it
-        terminal_width = out.width
-        out.width = max(terminal_width, natural_width(out, table))
-        try:
-            out.print(table)
-        finally:
-            out.width = terminal_width
-    else:
-        out.print(table)
+    print_table(out, table, wide)
     out.print("margin: winner minus runner-up, paired (same random numbers); tie (a ~ b): "
               "its 95% interval includes 0", highlight=False)
     rows = outcome.summary.to_pylist()
