@@ -201,3 +201,30 @@ def test_each_retry_can_move_to_another_time_of_day():
 
     assert share_moved("cadence.retry_hour_step_h=3") > 0.6
     assert share_moved() < 0.3
+
+
+def test_a_week_has_weekends_and_friday_is_followed_by_monday():
+    """10 working days from a Monday span 12 calendar days: nobody dials on days 5-6;
+    paid hours count working days only. From a Friday, day 2 is the Monday after."""
+    scenario = make_scenario("calendar.days=10", "prospects.count=3000")
+    metrics, campaign, log = run_campaign(scenario, "always", record=True)
+    days = {int(row["time_s"] // DAY_S) for row in log.outbound()}
+    assert days == set(range(12)) - {5, 6}
+    assert metrics["rep_hours"] == 2 * 10 * 7  # SMALL: 2 reps, 7 paid hours a day
+    split = sum(metrics[f"{k}_hours"] for k in ("dialling", "talking", "voicemail", "wrapup", "idle"))
+    assert abs(split - metrics["rep_hours"]) < 1e-6  # the time split still sums to paid hours
+    friday = make_scenario('calendar.start_weekday="fri"', "calendar.days=2")
+    _, _, log = run_campaign(friday, "always", record=True)
+    assert {int(row["time_s"] // DAY_S) for row in log.outbound()} == {0, 3}
+
+
+def test_availability_by_weekday():
+    """Nobody is at the phone on Tuesdays: no live answer on the campaign's Tuesday."""
+    scenario = make_scenario("prospects.weekday_availability=[1, 0, 1, 1, 1, 1, 1]",
+                             "calendar.days=3", "prospects.count=2000")
+    _, _, log = run_campaign(scenario, "never", record=True)
+    live = {"connect", "gatekeeper"}
+    by_day = {}
+    for row in log.outbound():
+        by_day.setdefault(int(row["time_s"] // DAY_S), []).append(row["outcome"] in live)
+    assert sum(by_day[1]) == 0 and sum(by_day[0]) > 10 and sum(by_day[2]) > 10

@@ -50,7 +50,15 @@ class Campaign:
         self.windows = cal.work_windows_s()
         self.windows_flat = array("d", [float(t) for window in self.windows for t in window])
         self.paid_per_day_s = float(sum(e - s for s, e in self.windows))
-        self.end_s = self.days * DAY_S
+        self.work_day = array("d", [float(d) for d in cal.work_day_offsets()])
+        self.calendar_days = int(self.work_day[-1]) + 1  # weekends and days off included
+        working = set(int(d) for d in self.work_day)
+        before, count = [], 0
+        for day in range(self.calendar_days + 1):  # working days before each calendar day
+            before.append(float(count))
+            count += day in working
+        self.work_days_before = array("d", before)
+        self.end_s = self.calendar_days * DAY_S
 
         n = scenario.prospects.count
         self.n = n
@@ -115,7 +123,7 @@ class Campaign:
 
         self.counts = array("q", [0]) * len(codes.COUNTED)
         self.time_s = array("d", [0.0]) * len(TIME_CATEGORIES)
-        hours = self.days * 24 + 24
+        hours = self.calendar_days * 24 + 24
         self.dials_by_hour = _longs(hours)
         self.connects_by_hour = _longs(hours)
         self.vm_left_by_hour = _longs(hours)
@@ -151,8 +159,8 @@ class Campaign:
     def _end_of_days(self):
         """Close each day's caller-ID counts (spam labels are decided overnight) and
         report progress; neither touches what the reps do."""
-        for day in range(self.days):
-            yield self.env.timeout((day + 1) * DAY_S - 1.0 - self.env.now)
+        for day in range(self.days):  # at the end of each working day
+            yield self.env.timeout((self.work_day[day] + 1) * DAY_S - 1.0 - self.env.now)
             if self.callerid is not None:
                 self.callerid.end_of_day(day)
             if self.on_day is not None:
@@ -212,8 +220,9 @@ class Campaign:
         return sum(self.level_sum_by_hour) / batches
 
     def timeline(self) -> dict:
-        """Counts per campaign hour (index = day * 24 + hour of the team's clock)."""
-        hours = self.days * 24
+        """Counts per campaign hour (index = calendar day * 24 + hour of the team's clock;
+        days off included)."""
+        hours = self.calendar_days * 24
         if self.mode == "power":  # null (None) where no batch was dialled that hour
             level = [1.0 if d else None for d in self.dials_by_hour[:hours]]
         else:

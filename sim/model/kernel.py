@@ -618,8 +618,14 @@ class Kernel:
     live_by_hour: cython.longlong[::1]
     level_sum_by_hour: cython.double[::1]
     batches_by_hour: cython.longlong[::1]
-    # calendar
+    # calendar: ``days`` working days at calendar days ``work_day``
     days: cython.Py_ssize_t
+    calendar_days: cython.Py_ssize_t
+    work_day: cython.double[::1]
+    work_days_before: cython.double[::1]  # per calendar day: working days before it
+    weekday_mult: cython.double[::1]  # prospects' availability by weekday, mon..sun
+    weekday_varies: cython.bint
+    first_weekday: cython.Py_ssize_t
     windows: cython.double[::1]  # (start, end) seconds after midnight, flattened
     n_windows: cython.Py_ssize_t
     paid_per_day_s: cython.double
@@ -736,6 +742,13 @@ class Kernel:
         self.amd_hangups_by_hour, self.live_by_hour = c.amd_hangups_by_hour, c.live_by_hour
         self.level_sum_by_hour, self.batches_by_hour = c.level_sum_by_hour, c.batches_by_hour
         self.days = c.days
+        self.work_day, self.work_days_before = c.work_day, c.work_days_before
+        self.calendar_days = c.calendar_days
+        pros = s.prospects
+        self.weekday_mult = array("d", pros.weekday_availability)
+        self.weekday_varies = any(v != 1.0 for v in pros.weekday_availability)
+        self.first_weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(
+            s.calendar.start_weekday)
         self.windows = c.windows_flat
         self.n_windows = len(c.windows)
         self.paid_per_day_s = c.paid_per_day_s
@@ -830,9 +843,12 @@ class Kernel:
         """Paid rep-seconds (for one rep) in [0, t)."""
         day: cython.double = _floordiv(t, DAY_S)
         tod: cython.double = _mod(t, DAY_S)
-        if day >= self.days:
+        if day >= self.calendar_days:
             return self.days * self.paid_per_day_s
-        total: cython.double = day * self.paid_per_day_s
+        index: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, day)
+        total: cython.double = self.work_days_before[index] * self.paid_per_day_s
+        if self.work_days_before[index + 1] == self.work_days_before[index]:
+            return total  # a day off
         i: cython.Py_ssize_t
         for i in range(self.n_windows):
             ws: cython.double = self.windows[2 * i]
@@ -1129,6 +1145,10 @@ class Kernel:
         hour: cython.Py_ssize_t = _hour_of(_mod(t + self.offset[p], DAY_S))
         if self.habits:
             hour = (hour - self.habit_shift_h[p]) % 24
+        if self.weekday_varies:  # and by the prospect's weekday
+            day: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t,
+                                                 _floordiv(t + self.offset[p], DAY_S))
+            return self.hourly[hour] * self.weekday_mult[(self.first_weekday + day) % 7]
         return self.hourly[hour]
 
     @cython.cfunc
@@ -1443,7 +1463,7 @@ class Kernel:
         when: cython.double = t + delay_s
         offset: cython.double = self.offset[p]
         i: cython.int
-        for i in range(24):
+        for i in range(24 * 7):  # (a week: a weekday may be off for everyone)
             if self.hour_mult(p, when) > 0:
                 break
             when = (floor((when + offset) / 3600.0) + 1) * 3600.0 - offset
@@ -1614,8 +1634,8 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
     interrupted: cython.bint
     for day in range(k.days):
         for i in range(k.n_windows):
-            w_start = day * DAY_S + k.windows[2 * i]
-            w_end = day * DAY_S + k.windows[2 * i + 1]
+            w_start = k.work_day[day] * DAY_S + k.windows[2 * i]
+            w_end = k.work_day[day] * DAY_S + k.windows[2 * i + 1]
             if env.now < w_start:
                 k.rep_state[r] = OFF
                 yield timeout(w_start - env.now)

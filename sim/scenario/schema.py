@@ -110,10 +110,18 @@ def _check_clock(value: str) -> str:
 Clock = Annotated[str, BeforeValidator(_check_clock)]
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
 class Calendar(Strict):
     """Working days and the daily shift. Reps dial only inside the shift."""
 
     days: int = Field(5, ge=1, le=3650, description="working days in the campaign")
+    start_weekday: Weekday = Field("mon", description="the weekday of the campaign's first day")
+    work_weekdays: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1, max_length=7,
+        description="the weekdays reps work (weekends off by default)")
     shift_start: Clock = "09:00"
     shift_end: Clock = "17:00"
     break_start: Clock | None = Field("12:00", description="unpaid break; null (or \"none\" in a file) for none")
@@ -127,6 +135,8 @@ class Calendar(Strict):
 
     @model_validator(mode="after")
     def _ordered(self):
+        if len(set(self.work_weekdays)) != len(self.work_weekdays):
+            raise ValueError(f"work_weekdays: each weekday once, got {self.work_weekdays}")
         start, end = _clock_to_seconds(self.shift_start), _clock_to_seconds(self.shift_end)
         if end <= start:
             raise ValueError(
@@ -142,6 +152,17 @@ class Calendar(Strict):
                     f"inside the shift ({self.shift_start}-{self.shift_end})"
                 )
         return self
+
+    def work_day_offsets(self) -> list[int]:
+        """The calendar day (0 = the first day) of each working day, in order."""
+        work = set(self.work_weekdays)
+        first = WEEKDAYS.index(self.start_weekday)
+        out, day = [], 0
+        while len(out) < self.days:
+            if WEEKDAYS[(first + day) % 7] in work:
+                out.append(day)
+            day += 1
+        return out
 
     def work_windows_s(self) -> list[tuple[int, int]]:
         """Paid windows within a day, as (start, end) seconds after midnight."""
@@ -440,6 +461,9 @@ class Prospects(Strict):
         "line",
         description="line: a prospect's line has a voicemail box or not, drawn once "
         "(p_voicemail_box); dial: a fresh draw on every dial")
+    weekday_availability: list[Annotated[float, Field(ge=0, le=10)]] = Field(
+        default_factory=lambda: [1.0] * 7, min_length=7, max_length=7,
+        description="multiplier on availability by the prospect's weekday, mon..sun")
     habit_spread_h: float = Field(
         0.0, ge=0, le=12,
         description="prospects have habits: each one's hourly availability is the profile "
