@@ -242,6 +242,11 @@ class Campaign:
         """Counts per list segment and per prospect time zone (breakdown.parquet)."""
         out = {"dimension": [], "group": [], **{name: [] for name in codes.BROKEN_DOWN}}
         n_counts = len(codes.BROKEN_DOWN)
+        pros = self.scenario.prospects
+        if len(pros.segments) == 1 and len(pros.time_zones) == 1:  # the kernel counted none
+            totals = self._counters()
+            for j, name in enumerate(codes.BROKEN_DOWN):
+                self.by_segment[j] = self.by_zone[j] = totals[name]
         for dimension, groups, counts in (
                 ("segment", self.scenario.prospects.segments, self.by_segment),
                 ("time_zone", self.scenario.prospects.time_zones, self.by_zone)):

@@ -574,6 +574,7 @@ class Kernel:
     zone: cython.const[cython.short][::1]
     by_segment: cython.longlong[::1]  # segment * B_N + counter (codes.BROKEN_DOWN)
     by_zone: cython.longlong[::1]  # time zone * B_N + counter
+    tallies: cython.bint  # more than one segment or zone (else the totals are the breakdown)
     habit_shift_h: cython.const[cython.short][::1]
     habits: cython.bint
     # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
@@ -714,6 +715,7 @@ class Kernel:
         self.segment = c.segment
         self.zone = c.zone
         self.by_segment, self.by_zone = c.by_segment, c.by_zone
+        self.tallies = len(s.prospects.segments) > 1 or len(s.prospects.time_zones) > 1
         self.habit_shift_h = c.habit_shift_h
         self.habits = s.prospects.habit_spread_h > 0
         self.vm_box_per_line = s.prospects.voicemail_box == "line"
@@ -1155,7 +1157,10 @@ class Kernel:
     @cython.inline
     @cython.exceptval(check=False)
     def tally(self, p: cython.Py_ssize_t, counter: cython.Py_ssize_t) -> cython.void:
-        """Count a breakdown ``counter`` for prospect ``p``'s segment and time zone."""
+        """Count a breakdown ``counter`` for prospect ``p``'s segment and time zone (with one
+        segment and one zone the run's totals are the breakdown: nothing to count)."""
+        if not self.tallies:
+            return
         self.by_segment[self.segment[p] * B_N + counter] += 1
         self.by_zone[self.zone[p] * B_N + counter] += 1
 
