@@ -164,6 +164,8 @@ def run_sweep(sweep: Sweep, out_dir: Path, executor: Executor, *, restart: bool 
             executor.abort()
             raise
         finally:
+            if status == "interrupted":  # a stop between a point's file and done.add(...)
+                done |= {p.point_id for p in to_run if _finished(out_dir, p)}
             by_id = {p.point_id: p for p in sweep.points}
             outcome.failed = [(by_id[i], e) for i, e in sorted(failed.items())]
             outcome.done = len(done)
