@@ -72,7 +72,7 @@ def objective_metric(objective: str, scenario) -> tuple[str, str]:
         raise UserError(f"--objective {objective}: the scenario has no [economics] section "
                         "(meeting probabilities, value per meeting, costs); add one")
     if objective == "meetings" and not _any_meeting(econ):
-        raise UserError(f"--objective meetings: economics.p_meeting_per_* are all 0, so every "
+        raise UserError("--objective meetings: economics.p_meeting_per_* are all 0, so every "
                         "strategy books 0 meetings; set them")
     if objective == "value" and not (_any_meeting(econ) and econ.value_per_meeting > 0):
         raise UserError("--objective value: economics.value_per_meeting and a "

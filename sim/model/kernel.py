@@ -818,11 +818,6 @@ class Kernel:
         """Line time of the recorded drops (their message lengths)."""
         return self.recorded_drop_s
 
-    @cython.ccall
-    def prospects_taken(self) -> cython.Py_ssize_t:
-        """Prospects taken from the fresh list so far."""
-        return self.next_fresh
-
     # ------------------------------------------------------------------ draws
     @cython.cfunc
     @cython.exceptval(-1)

@@ -228,6 +228,8 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
                 text = f"tie\n{win['winner']} ~ {win['runner_up']}"
                 if baseline not in (win["winner"], win["runner_up"]):
                     text += f"\n{_num(gain)} vs {baseline}"
+            elif win["runner_up"] is None:  # the only strategy within the caps
+                text = f"{win['winner']}\nonly one complies"
             elif win["winner"] == baseline:
                 text = f"{win['winner']}\n+{_num(win['margin_mean'])[1:]} vs {win['runner_up']}"
             else:

@@ -635,8 +635,7 @@ class Economics(Strict):
         0.0, description="P(an answered return call to a missed callback books a meeting)"
     )
     value_per_meeting: NonNegativeMoney = Field(
-        0.0, description="pipeline value of one meeting (one value for every segment: results "
-        "are not split by segment yet)"
+        0.0, description="pipeline value of one meeting (one value for every segment)"
     )
     rep_cost_per_paid_hour: NonNegativeMoney = Field(0.0, description="loaded cost of a paid rep-hour")
     telephony_cost_per_minute: NonNegativeMoney = Field(
