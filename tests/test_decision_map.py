@@ -239,5 +239,5 @@ def test_a_map_cap_is_judged_as_a_constraints_cap():
     roomy = judge(rows, ("fast", "slow"), Objective(constraints=tuple(max_abandon(high + 1e-9))))
     assert roomy["label"] == "fast"
     # the base scenario's own [constraints] count on a map too, as in a run or a sweep
-    capped = judge(rows, ("fast", "slow"), Objective(), {"constraints": {"max_abandon_rate": 0.029}})
+    capped = judge(rows, ("fast", "slow"), Objective(), {"constraints": {"max_abandon_rate": 0.029, "abandon_window": "campaign"}})
     assert capped["label"] == "slow"
