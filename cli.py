@@ -269,7 +269,7 @@ def _summary_json(result, target: Path, objective: str = "connects") -> dict:
     from sim.analysis.economics import ECONOMICS_NAMES, objective_metric, with_economics
     from sim.experiment.replications import headline_metrics
 
-    summary = with_economics(result.summary_table(), result.scenario)
+    summary = with_economics(result.summary_table(), result.scenario, result.breakdown_table())
     metrics = headline_metrics() + tuple(m for m in ECONOMICS_NAMES if m in summary.column_names)
     table = comparison_table(summary, result.strategies, result.baseline, metrics)
     strategies = {name: {} for name in result.strategies}

@@ -171,3 +171,60 @@ def test_report_ranks_the_objective_of_the_run_and_shows_the_money(tmp_path):
     assert "more meetings (expected) per rep-hour" in page or "less meetings (expected)" in page
     assert "<table id=economics" in page and "$500 (one value for every segment)" in page
     assert "net_value_per_rep_hour" in page  # in the every-metric details too
+
+
+TWO_SEGMENTS = 'prospects.segments=[{name = "cold", weight = 2}, {name = "warm", weight = 1, p_pickup = 0.5}]'
+
+
+def test_value_per_meeting_by_segment_by_hand():
+    """Each segment's meetings (its conversations in breakdown.parquet x p_meeting) x its
+    value, summed; a segment left out is worth value_per_meeting; equal values give
+    meetings x value exactly as one value does."""
+    sc = make_scenario(*ECONOMICS, TWO_SEGMENTS,
+                       "economics.value_per_meeting_by_segment={ warm = 4000 }")
+    result = run_experiment(sc, seed=3, replications=2, strategies=("never", "always"))
+    summary, breakdown = result.summary_table(), result.breakdown_table()
+    got = economics_columns(summary, sc, breakdown)
+    seg = [r for r in breakdown.to_pylist() if r["dimension"] == "segment"]
+    for i, r in enumerate(summary.to_pylist()):
+        mine = [b for b in seg if (b["strategy"], b["replication"]) == (r["strategy"], r["replication"])]
+        assert sorted(b["group"] for b in mine) == ["cold", "warm"]
+        hand = sum((0.1 * b["outbound_connects"] + 0.3 * b["inbound_connects"]
+                    + 0.2 * b["return_connects"]) * (4000 if b["group"] == "warm" else 500)
+                   for b in mine)
+        assert got["pipeline_value"][i] == pytest.approx(hand, rel=1e-12)
+        assert got["net_value"][i] == pytest.approx(hand - got["cost_total"][i], rel=1e-12)
+    warm_connects = sum(b["outbound_connects"] for b in seg if b["group"] == "warm")
+    assert warm_connects > 0  # the warm segment's value does weigh in
+    same = make_scenario(*ECONOMICS, TWO_SEGMENTS,
+                         "economics.value_per_meeting_by_segment={ warm = 500, cold = 500 }")
+    flat = economics_columns(summary, same, breakdown)
+    assert flat["pipeline_value"] == pytest.approx(flat["meetings"] * 500, rel=1e-12)
+
+
+def test_value_by_segment_needs_the_breakdown_and_known_segments(tmp_path):
+    sc = make_scenario(*ECONOMICS, TWO_SEGMENTS,
+                       "economics.value_per_meeting_by_segment={ warm = 4000 }")
+    with pytest.raises(UserError, match="breakdown"):
+        economics_columns(_row(), sc)
+    with pytest.raises(Exception, match="value_per_meeting_by_segment: no segment 'enterprise'"):
+        make_scenario(*ECONOMICS, TWO_SEGMENTS,
+                      "economics.value_per_meeting_by_segment={ enterprise = 4000 }")
+    # the whole path: a run folder's report and table use breakdown.parquet
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(SCENARIOS / "baseline.toml"), "-n", "2", "-q",
+                                 "--out", str(out), "--objective", "value",
+                                 *sum((["--set", o] for o in (*ECONOMICS, TWO_SEGMENTS,
+                                       "economics.value_per_meeting_by_segment={ warm = 4000 }",
+                                       "calendar.days=2", "prospects.count=800")), [])])
+    assert result.exit_code == 0, result.output
+    econ = pq.read_table(out / "economics.parquet").to_pylist()
+    breakdown = pq.read_table(out / "breakdown.parquet").to_pylist()
+    row = econ[0]
+    mine = [b for b in breakdown if b["dimension"] == "segment"
+            and (b["strategy"], b["replication"]) == (row["strategy"], row["replication"])]
+    hand = sum((0.1 * b["outbound_connects"] + 0.3 * b["inbound_connects"]
+                + 0.2 * b["return_connects"]) * (4000 if b["group"] == "warm" else 500) for b in mine)
+    assert row["pipeline_value"] == pytest.approx(hand, rel=1e-12)
+    report = runner.invoke(app, ["report", str(out)])
+    assert report.exit_code == 0, report.output

@@ -8,7 +8,9 @@ Per strategy x replication (:data:`ECONOMICS_COLUMNS`, also ``economics.parquet`
 
 - ``meetings`` = p_outbound x outbound_connects + p_inbound x inbound_connects
   + p_return x return_connects (expected meetings);
-- ``pipeline_value`` = meetings x value_per_meeting;
+- ``pipeline_value`` = meetings x value_per_meeting; with
+  ``value_per_meeting_by_segment`` each segment's meetings (from its conversations
+  in ``breakdown.parquet``) x its value, summed;
 - ``telephony_minutes`` = 60 x (dialling + talking + voicemail + overtime hours):
   the rep's line time; plus, for recorded drops, their message lengths
   (the dialer plays the message after the rep has moved on). On parallel and
@@ -27,6 +29,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401 (pa.compute)
 
 from sim.errors import UserError
 
@@ -34,7 +37,7 @@ from sim.errors import UserError
 ECONOMICS_COLUMNS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("meetings", pa.float64(), "count", "expected meetings: each kind of conversation x its p_meeting_per_* (outbound, callback, return call)"),
     ("meetings_per_rep_hour", pa.float64(), "1/h", "meetings / paid rep hours"),
-    ("pipeline_value", pa.float64(), "currency", "meetings x value_per_meeting"),
+    ("pipeline_value", pa.float64(), "currency", "meetings x value_per_meeting (per segment, with value_per_meeting_by_segment)"),
     ("telephony_minutes", pa.float64(), "min", "60 x (dialling + talking + voicemail + overtime + recorded_drop hours)"),
     ("cost_reps", pa.float64(), "currency", "rep_hours x rep_cost_per_paid_hour"),
     ("cost_telephony", pa.float64(), "currency", "telephony_minutes x telephony_cost_per_minute"),
@@ -74,10 +77,15 @@ def objective_metric(objective: str, scenario) -> tuple[str, str]:
     if objective == "meetings" and not _any_meeting(econ):
         raise UserError("--objective meetings: economics.p_meeting_per_* are all 0, so every "
                         "strategy books 0 meetings; set them")
-    if objective == "value" and not (_any_meeting(econ) and econ.value_per_meeting > 0):
-        raise UserError("--objective value: economics.value_per_meeting and a "
+    if objective == "value" and not (_any_meeting(econ) and _any_value(econ)):
+        raise UserError("--objective value: economics.value_per_meeting (or a segment's) and a "
                         "p_meeting_per_* must be above 0 for meetings to be worth anything")
     return OBJECTIVES[objective]
+
+
+def _any_value(econ) -> bool:
+    return econ.value_per_meeting > 0 or any(
+        v > 0 for v in (econ.value_per_meeting_by_segment or {}).values())
 
 
 def _any_meeting(econ) -> bool:
@@ -96,14 +104,52 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def economics_columns(summary: pa.Table, scenario) -> dict[str, np.ndarray]:
-    """Every :data:`ECONOMICS_COLUMNS` value per summary row (``scenario.economics`` set)."""
+def _meetings(econ, table: pa.Table) -> np.ndarray:
+    """Expected meetings per row of a table with the three kinds of conversation."""
+    return (econ.p_meeting_per_outbound_connect * _col(table, "outbound_connects")
+            + econ.p_meeting_per_inbound_connect * _col(table, "inbound_connects")
+            + econ.p_meeting_per_return_connect * _col(table, "return_connects"))
+
+
+def needs_breakdown(scenario) -> bool:
+    """Meetings are worth different amounts by segment and there is more than one
+    segment: the pipeline value needs the segment counts of ``breakdown.parquet``."""
+    econ = getattr(scenario, "economics", None)
+    return bool(econ is not None and econ.value_per_meeting_by_segment
+                and len(scenario.prospects.segments) > 1)
+
+
+def _pipeline_value(summary: pa.Table, scenario, breakdown: pa.Table | None,
+                    meetings: np.ndarray) -> np.ndarray:
+    econ = scenario.economics
+    by_segment = econ.value_per_meeting_by_segment or {}
+    segments = [segment.name for segment in scenario.prospects.segments]
+    if not needs_breakdown(scenario):
+        return meetings * by_segment.get(segments[0], econ.value_per_meeting)
+    if breakdown is None:
+        raise UserError("economics.value_per_meeting_by_segment with several segments needs "
+                        "the run's segment breakdown (breakdown.parquet), which this results "
+                        "folder lacks: re-run the scenario")
+    rows = breakdown.filter(pa.compute.equal(breakdown.column("dimension"), "segment"))
+    worth = np.array([by_segment.get(name, econ.value_per_meeting)
+                      for name in rows.column("group").to_pylist()], dtype=float)
+    value_of = {}
+    for key, value in zip(zip(rows.column("strategy").to_pylist(),
+                              rows.column("replication").to_pylist()),
+                          _meetings(econ, rows) * worth):
+        value_of[key] = value_of.get(key, 0.0) + value
+    keys = zip(summary.column("strategy").to_pylist(), summary.column("replication").to_pylist())
+    return np.array([value_of[key] for key in keys], dtype=float)
+
+
+def economics_columns(summary: pa.Table, scenario,
+                      breakdown: pa.Table | None = None) -> dict[str, np.ndarray]:
+    """Every :data:`ECONOMICS_COLUMNS` value per summary row (``scenario.economics`` set);
+    ``breakdown`` when :func:`needs_breakdown`."""
     econ = scenario.economics
     if econ is None:
         raise ValueError("the scenario has no [economics] section")
-    meetings = (econ.p_meeting_per_outbound_connect * _col(summary, "outbound_connects")
-                + econ.p_meeting_per_inbound_connect * _col(summary, "inbound_connects")
-                + econ.p_meeting_per_return_connect * _col(summary, "return_connects"))
+    meetings = _meetings(econ, summary)
     rep_hours = _col(summary, "rep_hours")
     # each strategy leaves its messages live or as recorded drops (and may differ by
     # segment): the model counts the recorded drops and their line time
@@ -117,7 +163,7 @@ def economics_columns(summary: pa.Table, scenario) -> dict[str, np.ndarray]:
     cost_drops = drops * econ.fee_per_voicemail_drop
     cost_seats = np.full_like(rep_hours, seats)
     cost_total = cost_reps + cost_telephony + cost_drops + cost_seats
-    value = meetings * econ.value_per_meeting
+    value = _pipeline_value(summary, scenario, breakdown, meetings)
     return {
         "meetings": meetings,
         "meetings_per_rep_hour": _ratio(meetings, rep_hours),
@@ -135,19 +181,19 @@ def economics_columns(summary: pa.Table, scenario) -> dict[str, np.ndarray]:
     }
 
 
-def economics_table(summary: pa.Table, scenario) -> pa.Table:
+def economics_table(summary: pa.Table, scenario, breakdown: pa.Table | None = None) -> pa.Table:
     """``economics.parquet``: strategy, replication and :data:`ECONOMICS_COLUMNS`."""
-    columns = economics_columns(summary, scenario)
+    columns = economics_columns(summary, scenario, breakdown)
     data = {"strategy": summary.column("strategy"), "replication": summary.column("replication")}
     data.update({name: pa.array(columns[name], pa.float64()) for name in ECONOMICS_NAMES})
     return pa.table(data, schema=ECONOMICS_SCHEMA)
 
 
-def with_economics(summary: pa.Table, scenario) -> pa.Table:
+def with_economics(summary: pa.Table, scenario, breakdown: pa.Table | None = None) -> pa.Table:
     """``summary`` plus the :data:`ECONOMICS_COLUMNS` (unchanged if no [economics])."""
     if scenario is None or getattr(scenario, "economics", None) is None:
         return summary
-    columns = economics_columns(summary, scenario)
+    columns = economics_columns(summary, scenario, breakdown)
     for field in ECONOMICS_SCHEMA:
         if field.name in ECONOMICS_NAMES and field.name not in summary.column_names:
             summary = summary.append_column(field, pa.array(columns[field.name], pa.float64()))

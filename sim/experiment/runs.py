@@ -31,11 +31,8 @@ from sim.store.results import (
 )
 from sim.scenario.schema import Scenario
 
-SUMMARY_FILE = "summary.parquet"
-TIMELINE_FILE = "timeline.parquet"
-NUMBERS_FILE = "numbers.parquet"
-BREAKDOWN_FILE = "breakdown.parquet"
-CALLS_FILE = "calls.parquet"
+from sim.store.results import (BREAKDOWN_FILE, CALLS_FILE, NUMBERS_FILE,  # noqa: F401 (re-exported)
+                               SUMMARY_FILE, TIMELINE_FILE)
 
 
 def default_out_dir(scenario: Scenario, results_root: Path = Path("results")) -> Path:
@@ -127,11 +124,11 @@ def execute_run(
             files[NUMBERS_FILE] = numbers.num_rows
         metrics = METRIC_NAMES + OBSERVABLE_NAMES  # the rates a dashboard shows, too
         if scenario.economics is not None:
-            economics = economics_table(summary, scenario)
+            economics = economics_table(summary, scenario, breakdown)
             write_parquet_atomic(economics, stage / ECONOMICS_FILE)
             files[ECONOMICS_FILE] = economics.num_rows
             metrics = metrics + ECONOMICS_NAMES
-        comparison = comparison_table(with_economics(summary, scenario), strategies, baseline,
+        comparison = comparison_table(with_economics(summary, scenario, breakdown), strategies, baseline,
                                       metrics)
         write_parquet_atomic(comparison, stage / COMPARISON_FILE)
         files[COMPARISON_FILE] = comparison.num_rows

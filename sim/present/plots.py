@@ -31,22 +31,20 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from sim.analysis.compare import HEADLINE, resolve_baseline, values_by_strategy
-from sim.analysis.metrics import NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
+from sim.analysis.metrics import BREAKDOWN_SCHEMA, NUMBERS_SCHEMA, SUMMARY_SCHEMA, TIMELINE_SCHEMA
 from sim.errors import UserError
 from sim.store.atomic import write_bytes_atomic
-from sim.store.results import MANIFEST, read_manifest
+from sim.store.results import (BREAKDOWN_FILE, MANIFEST, NUMBERS_FILE, SUMMARY_FILE,
+                               TIMELINE_FILE, read_manifest)
 from sim.scenario.schema import Scenario
 from sim.analysis.stats import paired_difference, t_interval
 
-SUMMARY_FILE = "summary.parquet"  # the names sim.experiment.runs writes
-TIMELINE_FILE = "timeline.parquet"
 
 CHARTS = ("connects_per_rep_hour.png", "connects_by_hour.png", "cumulative_connects.png",
           "funnel.png")
 # drawn only when the run has something to show: a multi-line dialer, caller-ID numbers
 PACING_CHART = "pacing.png"
 NUMBERS_CHART = "numbers.png"
-NUMBERS_FILE = "numbers.parquet"
 
 # (label, summary column) per funnel stage; each panel of the funnel chart is one group
 OUTBOUND_FUNNEL = (("dials", "dials"), ("live answers", "live_answers"),
@@ -69,6 +67,7 @@ class RunData:
     strategies: list[str]
     baseline: str
     numbers: pa.Table | None = None  # numbers.parquet, when caller-ID numbers were modelled
+    breakdown: pa.Table | None = None  # breakdown.parquet (runs before it existed have none)
 
     @property
     def name(self) -> str:
@@ -119,7 +118,10 @@ def load_run(run_dir: Path, baseline: str | None = None) -> RunData:
                if (run_dir / NUMBERS_FILE).exists() else None)
     if numbers is not None:
         _check_clock_columns(run_dir / NUMBERS_FILE, numbers)
-    return RunData(run_dir, manifest, scenario, summary, timeline, strategies, baseline, numbers)
+    breakdown = (_read_table(run_dir, BREAKDOWN_FILE, BREAKDOWN_SCHEMA)
+                 if (run_dir / BREAKDOWN_FILE).exists() else None)
+    return RunData(run_dir, manifest, scenario, summary, timeline, strategies, baseline, numbers,
+                   breakdown)
 
 
 def charts_for(data: RunData) -> tuple[str, ...]:

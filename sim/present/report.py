@@ -434,7 +434,7 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
     """The whole page as one HTML string (the template escapes every value)."""
     s = data.scenario
     specs = {spec.name: spec for spec in s.strategies}
-    summary = with_economics(data.summary, s)
+    summary = with_economics(data.summary, s, data.breakdown)
     metrics = METRIC_NAMES + (ECONOMICS_NAMES if s.economics is not None else ())
     table = comparison_table(summary, data.strategies, data.baseline, metrics)
     objective = data.manifest.get("objective") or "connects"

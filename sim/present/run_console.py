@@ -129,7 +129,7 @@ def print_run_tables(result, out: Console, wide: bool = False, objective: str = 
     objective, among compliant strategies) and, when it applies, why its interval is wider."""
     from sim.analysis.economics import objective_metric, with_economics
 
-    summary = with_economics(result.summary_table(), result.scenario)
+    summary = with_economics(result.summary_table(), result.scenario, result.breakdown_table())
     metric, words = objective_metric(objective, result.scenario)
     found = decide(summary, result.strategies, result.scenario, result.timeline_table(), metric)
     tables = run_tables(result, wide, breaking=tuple(found.breaking))

@@ -635,7 +635,11 @@ class Economics(Strict):
         0.0, description="P(an answered return call to a missed callback books a meeting)"
     )
     value_per_meeting: NonNegativeMoney = Field(
-        0.0, description="pipeline value of one meeting (one value for every segment)"
+        0.0, description="pipeline value of one meeting (segments not in value_per_meeting_by_segment)"
+    )
+    value_per_meeting_by_segment: dict[Label, NonNegativeMoney] | None = Field(
+        None, description="pipeline value of one meeting with a prospect of this list segment "
+        "(e.g. { enterprise = 12000, smb = 2500 }); segments left out use value_per_meeting"
     )
     rep_cost_per_paid_hour: NonNegativeMoney = Field(0.0, description="loaded cost of a paid rep-hour")
     telephony_cost_per_minute: NonNegativeMoney = Field(
@@ -759,6 +763,17 @@ class Scenario(Strict):
                     raise ValueError(f"strategies: {spec.name!r}: callback_mult_by_message: "
                                      f"no message {unknown[0]!r}; its messages: "
                                      f"{', '.join(sorted(known)) or 'none'}")
+        return self
+
+    @model_validator(mode="after")
+    def _segment_values_name_segments(self):
+        by_segment = self.economics.value_per_meeting_by_segment if self.economics else None
+        if by_segment:
+            segments = [segment.name for segment in self.prospects.segments]
+            unknown = sorted(set(by_segment) - set(segments))
+            if unknown:
+                raise ValueError(f"economics.value_per_meeting_by_segment: no segment "
+                                 f"{unknown[0]!r}; segments: {', '.join(segments)}")
         return self
 
     @model_validator(mode="after")

@@ -37,6 +37,12 @@ from sim.store.atomic import (  # noqa: F401  (write_* re-exported: one writer f
 
 RESULTS_SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
+# the files of a run folder (docs/results.md)
+SUMMARY_FILE = "summary.parquet"
+TIMELINE_FILE = "timeline.parquet"
+NUMBERS_FILE = "numbers.parquet"
+BREAKDOWN_FILE = "breakdown.parquet"
+CALLS_FILE = "calls.parquet"
 
 
 # Files dialsim itself writes into a run folder after the run (``dialsim plot`` and
