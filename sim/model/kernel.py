@@ -362,13 +362,19 @@ class Pacer:
     abandoned_in_window: cython.Py_ssize_t
     answers_seen: cython.Py_ssize_t
     carry: cython.double[::1]  # per rep: the dithering carry
+    # hold each day too: today's live answers and abandons (reset by new_day)
+    hold_per_day: cython.bint
+    day_target: cython.double
+    live_today: cython.Py_ssize_t
+    abandoned_today: cython.Py_ssize_t
     level = cython.declare(cython.double, visibility="readonly")
     trim = cython.declare(cython.double, visibility="readonly")
 
     def __init__(self, level: float, reps: int, adapts: bool = False,
                  target_abandon_rate: float = 0.03, window_live_answers: int = 200,
                  warmup_live_answers: int = 30, min_level: float = 1.0,
-                 max_level: float = 1.0, gain: float = 0.01, answer_window_lines: int = 1000):
+                 max_level: float = 1.0, gain: float = 0.01, answer_window_lines: int = 1000,
+                 hold_per_day: bool = False):
         self.level = level
         self.adapts = adapts
         self.target = target_abandon_rate
@@ -384,6 +390,9 @@ class Pacer:
         self.window_count = self.window_next = self.abandoned_in_window = 0
         self.answers_seen = 0
         self.carry = array("d", [0.0]) * reps
+        self.hold_per_day = hold_per_day
+        self.day_target = target_abandon_rate
+        self.live_today = self.abandoned_today = 0
 
     @cython.ccall
     def answer_rate(self) -> cython.double:
@@ -428,6 +437,8 @@ class Pacer:
             self.abandoned_in_window -= self.window[self.window_next]
         else:
             self.window_count += 1
+        self.live_today += 1
+        self.abandoned_today += 1 if abandoned else 0
         self.window[self.window_next] = 1 if abandoned else 0
         self.window_next = (self.window_next + 1) % self.window_size
         self.abandoned_in_window += 1 if abandoned else 0
@@ -435,6 +446,18 @@ class Pacer:
         if self.answers_seen >= self.warmup and self.target > 0:
             error = (self.target - self.rolling_rate()) / self.target
             self.trim = min(4.0, max(0.25, self.trim * exp(self.gain * error)))
+
+    @cython.ccall
+    def new_day(self):
+        """A new campaign day: today's counts start again."""
+        self.live_today = self.abandoned_today = 0
+
+    @cython.ccall
+    def day_at_target(self) -> cython.bint:
+        """Holding each day: today's abandoned share of live answers has reached the
+        target (then batches dial one line, which cannot abandon a person)."""
+        return self.hold_per_day and self.abandoned_today > 0 and (
+            self.abandoned_today >= self.day_target * self.live_today)
 
     @cython.ccall
     def adjust(self):
@@ -458,7 +481,8 @@ def make_pacer(scenario) -> Pacer:
                  target_abandon_rate=p.target_abandon_rate * (1.0 - p.margin),
                  window_live_answers=p.window_live_answers,
                  warmup_live_answers=p.warmup_live_answers, min_level=p.min_level,
-                 max_level=float(lines), gain=p.gain, answer_window_lines=p.answer_window_lines)
+                 max_level=float(lines), gain=p.gain, answer_window_lines=p.answer_window_lines,
+                 hold_per_day=p.hold_per_day)
 
 
 # ---------------------------------------------------------------------- caller ID
@@ -608,6 +632,7 @@ class Kernel:
     call_log: object
     pacer: Pacer
     pacing_adapts: cython.bint
+    pacer_day: cython.Py_ssize_t  # the day the pacer's daily counts are for
     numbers: CallerIdNumbers  # None unless the scenario models caller-ID numbers
     cid_on: cython.bint
     screen_by_number: object  # dict (prospect, number) -> multiplier, or None
@@ -763,6 +788,7 @@ class Kernel:
         self.call_log = c.call_log
         self.pacer = c.pacer
         self.pacing_adapts = self.pacer.adapts
+        self.pacer_day = 0
         self.numbers = c.callerid
         self.cid_on = c.callerid is not None
         self.screen_by_number = c.screen_by_number
@@ -1613,6 +1639,13 @@ class Kernel:
         self.level_sum_by_hour[hour] += pacer.level
         self.batches_by_hour[hour] += 1
         lines: cython.Py_ssize_t = min(self.lines, pacer.lines_for(r))
+        if pacer.hold_per_day:
+            day: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, _floordiv(now, DAY_S))
+            if day != self.pacer_day:
+                self.pacer_day = day
+                pacer.new_day()
+            if pacer.day_at_target():
+                lines = 1
         pacer.dialled(lines)
         return lines
 

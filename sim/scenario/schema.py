@@ -230,6 +230,11 @@ class Predictive(Strict):
     count_amd_hangups: bool = Field(
         True, description="count AMD hang-ups on live people as abandoned, as regulators do"
     )
+    hold_per_day: bool = Field(
+        False, description="also hold each day's abandon rate: once today's abandoned share "
+        "of live answers reaches the target (less the margin), dial one line per batch until "
+        "it is back under (for caps counted per day)"
+    )
 
 
 
