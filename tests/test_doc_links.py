@@ -38,3 +38,23 @@ def test_every_relative_link_names_a_file_in_the_repository(doc):
 def test_nothing_refers_to_files_outside_the_repository(path):
     for number, line in enumerate(path.read_text().splitlines(), 1):
         assert not OUTSIDE.search(line), f"{path.name}:{number}: {line.strip()}"
+
+
+def test_scenario_sources_are_the_reference_figures():
+    """Every source a bundled scenario cites ([Hiya], [rules], ...) is one that
+    docs/model.md "Reference figures" lists, and every scenario cites at least one
+    source or calls its figures assumptions."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "model.md").read_text()
+    section = text[text.index("## Reference figures"):]
+    section = section[:section.index("\n## ", 5)] if "\n## " in section[5:] else section
+    listed = set(re.findall(r"\*\*\[([A-Za-z]+)\]\*\*", section))
+    assert {"practitioners", "Hiya", "Gong", "rules", "vendors"} <= listed
+    for path in sorted((root / "scenarios").glob("*.toml")):
+        comments = "\n".join(line for line in path.read_text().splitlines()
+                             if line.lstrip().startswith("#"))
+        cited = set(re.findall(r"\[([A-Z][A-Za-z]+|practitioners|rules|vendors|trainer)\]", comments))
+        assert cited <= listed, (path.name, cited - listed)
+        assert cited or "assumption" in comments or "baseline.toml" in comments, path.name
