@@ -166,6 +166,7 @@ class Campaign:
         self.windows = windows
         self.windows_flat = array("d", [float(t) for window in windows for t in window])
         self.group_paid_per_day_s = array("d", paid)
+        self.paid_per_day_s = paid[0]  # (one group: its shift may differ from the calendar's)
         self.by_group = _longs(self.n_groups * len(codes.BROKEN_DOWN))
         self.idle_by_group_s = array("d", [0.0]) * self.n_groups
         self.overtime_by_group_s = array("d", [0.0]) * self.n_groups

@@ -847,12 +847,16 @@ class Scenario(Strict):
             for key in ("shift_start", "shift_end"):
                 if key not in given:
                     object.__setattr__(group, key, getattr(cal, key))
-            if "break_start" not in given and "break_end" not in given:
+            inherited = "break_start" not in given and "break_end" not in given
+            if inherited:
                 object.__setattr__(group, "break_start", cal.break_start)
                 object.__setattr__(group, "break_end", cal.break_end)
             # the fields now count as given: a resolved scenario reloads the same
             group.model_fields_set.update(("shift_start", "shift_end", "break_start", "break_end"))
             problem = _shift_problem(group)
+            if problem and inherited and problem.startswith("break_start"):
+                problem += (" (the calendar's break, which this group takes unless it sets "
+                            "break_start and break_end, or \"none\")")
             if problem:
                 raise ValueError(f"{where}.{problem}")
             windows = group.work_windows_s()
@@ -1266,7 +1270,12 @@ def with_overrides(data: dict, overrides, source: str = "scenario") -> dict:
     if not overrides:
         return copy.deepcopy(data)
     resolved = build_scenario(copy.deepcopy(data), source).resolved()
+    keys = set()
     for text in overrides:
         path, value = parse_override(text)
         apply_override(resolved, path, value, f"--set {one_line(text)}")
+        keys.add(".".join(path))
+    team = resolved.get("team")
+    if isinstance(team, dict) and team.get("groups") and "team.reps" not in keys:
+        team.pop("reps", None)  # the groups' sum: groups set or resized here resize it
     return resolved
