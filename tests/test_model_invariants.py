@@ -52,6 +52,7 @@ def scenarios(draw):
 def group_scenarios(draw):
     """A scenario with 1-3 rep groups, each on its own shift and office clock."""
     groups = []
+    lines = draw(st.integers(1, 3))
     for g in range(draw(st.integers(1, 3))):
         offset = draw(st.sampled_from([-3, 0, 1, 5]))
         start = draw(st.integers(max(0, offset + 1), min(14, 14 + offset)))
@@ -62,11 +63,13 @@ def group_scenarios(draw):
             group += f', break_start="{start + 1:02d}:00", break_end="{start + 1:02d}:30"'
         else:
             group += ', break_start="none", break_end="none"'
+        if lines > 1 and draw(st.booleans()):
+            group += f", lines_per_rep={draw(st.integers(1, lines))}"
         groups.append(group + "}")
     routing = draw(st.sampled_from(["own_rep", "any_rep", "group"]))
     return make_scenario(
         f"team.groups=[{', '.join(groups)}]", f'team.inbound_routing="{routing}"',
-        f"team.lines_per_rep={draw(st.integers(1, 3))}",
+        f"team.lines_per_rep={lines}",
         f"calendar.days={draw(st.integers(1, 3))}",
         f"prospects.count={draw(st.integers(5, 400))}",
         f"cadence.min_gap_h={draw(st.floats(0, 30))}",
@@ -108,7 +111,8 @@ def check_invariants(scenario, m: dict) -> None:
 
 
 def check_group_invariants(scenario, m: dict, campaign) -> None:
-    """Rep groups add up to the team: counts, paid, idle and overtime hours."""
+    """Rep groups add up to the team: counts, paid, idle and overtime hours; a group
+    with one line per rep never abandons a call."""
     rows = campaign.breakdown()
     mine = [i for i, d in enumerate(rows["dimension"]) if d == "rep_group"]
     assert [rows["group"][i] for i in mine] == [name for name, _, _ in scenario.rep_groups()]
@@ -122,6 +126,9 @@ def check_group_invariants(scenario, m: dict, campaign) -> None:
         paid = reps * scenario.calendar.days * sum(e - s for s, e in windows) / 3600.0
         assert math.isclose(rows["rep_hours"][i], paid)
         assert -1e-9 <= rows["idle_hours"][i] <= paid + 1e-9
+    if scenario.team.lines_per_rep > 1 and all(
+            g.lines_per_rep == 1 for g in scenario.team.groups):
+        assert m["abandoned_calls"] == 0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

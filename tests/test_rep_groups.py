@@ -172,7 +172,7 @@ def test_without_groups_the_team_is_one_group():
 @pytest.mark.parametrize("more", [
     ('team.inbound_routing="group"', "callbacks.hold_s=60"),
     ('team.inbound_routing="group"', "team.groups.1.reps=2", "team.lines_per_rep=3",
-     "prospects.count=4000"),
+     "team.groups.0.lines_per_rep=2", "prospects.count=4000"),
     ('team.inbound_routing="any_rep"', "team.groups.0.break_start=null",
      "team.groups.0.break_end=null"),
 ], ids=["power, group routing, hold", "parallel", "any rep, no break"])
@@ -207,6 +207,8 @@ runner = CliRunner()
      "must lie strictly inside the shift"),
     ('team.groups.1.shift_end="12:00"', "team.groups.1.shift_end", "must be after shift_start"),
     ('team.inbound_routing="office"', "team.inbound_routing", "'group'"),
+    ("team.groups.1.lines_per_rep=2", "team.groups.1.lines_per_rep",
+     "more than team.lines_per_rep (1)"),
     ("team.groups.1.utc_offset_h=-10", "team.groups.1.utc_offset_h",
      "outside one day of the team's clock"),
     ('team.groups.1.name="new_york"', "team.groups", "names must be unique"),
@@ -237,3 +239,18 @@ def test_group_rows_match_the_call_log():
                                 ("voicemails_left", "voicemail_left")):
             assert by_group[name][column] == sum(r["outcome"] == outcome for r in mine), column
         assert by_group[name]["inbound_connects"] > 0
+
+
+def test_a_group_with_fewer_lines_dials_fewer_at_once():
+    # a 3-line parallel dialer for the team; the "one" group's reps get a single line:
+    # one line at a time, so never a second line, never an abandoned call
+    sc = make_scenario('team.groups=[{name="one", reps=2, lines_per_rep=1}, '
+                       '{name="three", reps=2}]', "team.lines_per_rep=3", "prospects.count=3000")
+    _, campaign, log = run_campaign(sc, "always", record=True)
+    group = group_of(campaign)
+    outbound = [r for r in log.rows if r["direction"] == "outbound"]
+    for name, most in (("one", 0), ("three", 2)):
+        mine = [r for r in outbound if group[r["rep"]] == name]
+        assert max(r["line"] for r in mine) == most, name
+    abandoned = [r for r in outbound if r["outcome"] == "abandoned"]
+    assert abandoned and all(group[r["rep"]] == "three" for r in abandoned)

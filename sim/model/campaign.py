@@ -163,6 +163,11 @@ class Campaign:
             paid.append(float(sum(e - s for s, e in group_windows)))
         self.group_rep_first.append(len(self.rep_group))
         self.window_first.append(len(windows))
+        lines = scenario.team.lines_per_rep  # a group may give its reps fewer lines
+        self.rep_lines = _ints(0)
+        for g, (_, size, _) in enumerate(self.groups):
+            own = scenario.team.groups[g].lines_per_rep if scenario.team.groups else None
+            self.rep_lines.extend([lines if own is None else own] * size)
         self.windows = windows
         self.windows_flat = array("d", [float(t) for window in windows for t in window])
         self.group_paid_per_day_s = array("d", paid)

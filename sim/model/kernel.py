@@ -559,6 +559,7 @@ class Kernel:
     rep_group: cython.int[::1]
     group_rep_first: cython.int[::1]
     window_first: cython.int[::1]
+    rep_lines: cython.int[::1]  # lines each rep's dialer has (its group's, else lines_per_rep)
     group_paid_per_day_s: cython.double[::1]
     by_group: cython.longlong[::1]  # group * B_N + counter (codes.BROKEN_DOWN)
     idle_by_group_s: cython.double[::1]
@@ -722,6 +723,7 @@ class Kernel:
         self.grouped = c.n_groups > 1
         self.rep_group, self.group_rep_first = c.rep_group, c.group_rep_first
         self.window_first = c.window_first
+        self.rep_lines = c.rep_lines
         self.group_paid_per_day_s = c.group_paid_per_day_s
         self.by_group = c.by_group
         self.idle_by_group_s = c.idle_by_group_s
@@ -1612,13 +1614,14 @@ class Kernel:
     # ------------------------------------------------------------------ pacing
     @cython.cfunc
     def batch_size(self, r: cython.Py_ssize_t, now: cython.double) -> cython.Py_ssize_t:
-        """Lines the next batch dials: the pacing level (dithered), at most lines_per_rep."""
+        """Lines the next batch dials: the pacing level (dithered), at most the rep's
+        lines (lines_per_rep, or its group's)."""
         pacer: Pacer = self.pacer
         pacer.adjust()
         hour: cython.Py_ssize_t = _hour_of(now)
         self.level_sum_by_hour[hour] += pacer.level
         self.batches_by_hour[hour] += 1
-        lines: cython.Py_ssize_t = min(self.lines, pacer.lines_for(r))
+        lines: cython.Py_ssize_t = min(self.rep_lines[r], pacer.lines_for(r))
         pacer.dialled(lines)
         return lines
 

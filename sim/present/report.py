@@ -341,10 +341,13 @@ def _group_assumptions(s: Scenario) -> list[tuple[str, str]]:
     for group in s.team.groups:
         brk = f", break {group.break_start}-{group.break_end}" if group.break_start else ""
         windows = group.work_windows_s()
+        lines = (f", {group.lines_per_rep} line(s) per rep"
+                 if group.lines_per_rep not in (None, s.team.lines_per_rep) else "")
         out.append((f"rep group {group.name}",
                     f"{group.reps} reps, shift {group.shift_start}-{group.shift_end}{brk} on its "
                     f"office clock ({group.utc_offset_h:+g} h: "
-                    f"{_clock(windows[0][0])}-{_clock(windows[-1][1])} on the team's clock)"))
+                    f"{_clock(windows[0][0])}-{_clock(windows[-1][1])} on the team's clock)"
+                    f"{lines}"))
     out.append(("campaign", f"{s.calendar.days} working days: {s.paid_rep_hours_per_day():g} "
                             "paid rep-hours per day, all groups"))
     out.append(("callbacks go to", {"own_rep": "the rep who called", "any_rep": "any free rep",

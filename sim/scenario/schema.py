@@ -230,6 +230,11 @@ class RepGroup(Strict):
         "12:00", description="unpaid break, office clock; null (or \"none\") for none "
         "(default: the calendar's break)")
     break_end: Clock | None = "13:00"
+    lines_per_rep: int | None = Field(
+        None, ge=1, le=20,
+        description="this group's dialer lines per rep, at most team.lines_per_rep (a "
+        "parallel or predictive dialer dials up to this many at once for its reps); "
+        "null = team.lines_per_rep")
 
     @field_validator("break_start", "break_end", mode="before")
     @classmethod
@@ -859,6 +864,10 @@ class Scenario(Strict):
                             "break_start and break_end, or \"none\")")
             if problem:
                 raise ValueError(f"{where}.{problem}")
+            lines = self.team.lines_per_rep
+            if group.lines_per_rep is not None and group.lines_per_rep > lines:
+                raise ValueError(f"{where}.lines_per_rep: {group.lines_per_rep} is more than "
+                                 f"team.lines_per_rep ({lines}), the most any rep's dialer has")
             windows = group.work_windows_s()
             if windows[0][0] < 0 or windows[-1][1] > 86400:
                 raise ValueError(
