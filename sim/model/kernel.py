@@ -103,7 +103,6 @@ B_INBOUND = cython.declare(cython.Py_ssize_t, codes.B_INBOUND)
 B_RETURN = cython.declare(cython.Py_ssize_t, codes.B_RETURN)
 B_VM_LEFT = cython.declare(cython.Py_ssize_t, codes.B_VM_LEFT)
 B_OPT_OUTS = cython.declare(cython.Py_ssize_t, codes.B_OPT_OUTS)
-N_TIME = cython.declare(cython.Py_ssize_t, len(codes.TIME_CATEGORIES))
 OUTCOME_NAMES = codes.OUTCOME_NAMES
 
 N_PURPOSES = cython.declare(cython.Py_ssize_t, _N_PURPOSES)
@@ -1515,10 +1514,10 @@ class Kernel:
 
     @cython.ccall
     def inbound_arrives(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t):
-        """A callback rings: the rep who last dialled (or any free rep, when routing says
-        so) takes it if inside a work window and idle or only waiting on ringing lines;
-        else it is missed, and the prospect may leave a message that queues a return
-        call."""
+        """A callback rings: the rep who last dialled (or any free rep, or a free rep of
+        that rep's group, when routing says so) takes it if inside a work window and
+        idle or only waiting on ringing lines; else it is missed, and the prospect may
+        leave a message that queues a return call."""
         if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
             return  # reached meanwhile, or asked not to be called: no reason to call
         self.counts[N_CB_RECEIVED] += 1
@@ -1578,7 +1577,8 @@ class Kernel:
     @cython.ccall
     def callback_missed(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, now: cython.double):
         """No rep took the callback: the prospect may leave a message, which queues a
-        return call for its rep (the team's queue with any-rep routing)."""
+        return call for its rep (the team's queue with any-rep routing, the rep's group's
+        with group routing)."""
         owner: cython.Py_ssize_t = self.owner[p]
         self.counts[N_CB_MISSED] += 1
         self.log_other(owner, p, a, now, "inbound", "inbound_missed", 0.0, 0.0)
