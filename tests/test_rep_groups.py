@@ -254,3 +254,17 @@ def test_a_group_with_fewer_lines_dials_fewer_at_once():
         assert max(r["line"] for r in mine) == most, name
     abandoned = [r for r in outbound if r["outcome"] == "abandoned"]
     assert abandoned and all(group[r["rep"]] == "three" for r in abandoned)
+
+
+def test_resizing_a_group_resizes_the_team(tmp_path):
+    from sim.scenario.schema import load_scenario
+
+    assert load_scenario(SCENARIOS / "two_offices.toml").team.reps == 10
+    assert load_scenario(SCENARIOS / "two_offices.toml", ["team.groups.1.reps=7"]).team.reps == 13
+    sweep = tmp_path / "sweep.toml"  # a sweep point resizes it too
+    sweep.write_text(f'schema_version = 1\nname = "s"\nbase = "{SCENARIOS / "two_offices.toml"}"\n'
+                     'replications = 1\n[grid]\n"team.groups.1.reps" = [2, 6]\n')
+    from sim.experiment.sweep.spec import load_sweep
+
+    points = load_sweep(sweep).points
+    assert [p.scenario["team"]["reps"] for p in points] == [8, 12]

@@ -1195,6 +1195,8 @@ def apply_override(data: dict, path: list[str], value: Any, label: str) -> None:
             child = node[part] = {}
         node = child
     last = path[-1]
+    if path[:2] == ["team", "groups"] and isinstance(data.get("team"), dict):
+        data["team"].pop("reps", None)  # the groups' sum: rep groups set here resize the team
     if isinstance(node, list):
         index = _index(last, path, label)
         if index >= len(node):
@@ -1279,12 +1281,7 @@ def with_overrides(data: dict, overrides, source: str = "scenario") -> dict:
     if not overrides:
         return copy.deepcopy(data)
     resolved = build_scenario(copy.deepcopy(data), source).resolved()
-    keys = set()
     for text in overrides:
         path, value = parse_override(text)
         apply_override(resolved, path, value, f"--set {one_line(text)}")
-        keys.add(".".join(path))
-    team = resolved.get("team")
-    if isinstance(team, dict) and team.get("groups") and "team.reps" not in keys:
-        team.pop("reps", None)  # the groups' sum: groups set or resized here resize it
     return resolved
