@@ -56,6 +56,6 @@ def test_cli_by_hour_prints_the_table_and_refuses_what_it_cannot_split(tmp_path)
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())  # the title wraps to the table's width
     assert "conversations per 100 dials by segment" in text and "│ cold" in res.output
-    res = runner.invoke(app, base + ["--by", "rep_group", "--out", str(tmp_path / "c")])
+    res = runner.invoke(app, base + ["--by", "weekday", "--out", str(tmp_path / "c")])
     assert res.exit_code == 2 and not (tmp_path / "c").exists()
-    assert "--by 'rep_group': choose hour, segment or time_zone" in res.output
+    assert "--by 'weekday': choose hour, segment, time_zone or group" in res.output

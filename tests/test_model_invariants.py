@@ -48,6 +48,39 @@ def scenarios(draw):
     return make_scenario(*overrides)
 
 
+@st.composite
+def group_scenarios(draw):
+    """A scenario with 1-3 rep groups, each on its own shift and office clock."""
+    groups = []
+    lines = draw(st.integers(1, 3))
+    for g in range(draw(st.integers(1, 3))):
+        offset = draw(st.sampled_from([-3, 0, 1, 5]))
+        start = draw(st.integers(max(0, offset + 1), min(14, 14 + offset)))
+        length = draw(st.integers(2, 9))
+        group = (f'{{name="g{g}", reps={draw(st.integers(1, 3))}, utc_offset_h={offset}, '
+                 f'shift_start="{start:02d}:00", shift_end="{start + length:02d}:00"')
+        if length >= 4 and draw(st.booleans()):
+            group += f', break_start="{start + 1:02d}:00", break_end="{start + 1:02d}:30"'
+        else:
+            group += ', break_start="none", break_end="none"'
+        if lines > 1 and draw(st.booleans()):
+            group += f", lines_per_rep={draw(st.integers(1, lines))}"
+        groups.append(group + "}")
+    routing = draw(st.sampled_from(["own_rep", "any_rep", "group"]))
+    return make_scenario(
+        f"team.groups=[{', '.join(groups)}]", f'team.inbound_routing="{routing}"',
+        f"team.lines_per_rep={lines}",
+        f"calendar.days={draw(st.integers(1, 3))}",
+        f"prospects.count={draw(st.integers(5, 400))}",
+        f"cadence.min_gap_h={draw(st.floats(0, 30))}",
+        f"callbacks.p_callback={draw(probability)}",
+        f"callbacks.p_callback_missed_call={draw(st.floats(0, 0.3))}",
+        f"callbacks.delay_h={draw(st.floats(0.01, 30))}",
+        f"callbacks.hold_s={draw(st.sampled_from([0, 30]))}",
+        f"prospects.time_zones.0.utc_offset_h={draw(st.sampled_from([-3, 0, 1]))}",
+    )
+
+
 def check_invariants(scenario, m: dict) -> None:
     for name in METRIC_NAMES:
         value = m[name]
@@ -68,10 +101,34 @@ def check_invariants(scenario, m: dict) -> None:
         assert m["abandoned_calls"] == 0
     split = sum(m[name] for name in TIME_SPLIT)
     assert math.isclose(split, m["rep_hours"], rel_tol=1e-9, abs_tol=1e-9), (split, m["rep_hours"])
-    assert math.isclose(
-        m["rep_hours"],
-        scenario.team.reps * scenario.calendar.days * scenario.calendar.paid_hours_per_day(),
-    )
+    assert math.isclose(m["rep_hours"],
+                        scenario.calendar.days * scenario.paid_rep_hours_per_day())
+    if not scenario.team.groups:
+        assert math.isclose(
+            m["rep_hours"],
+            scenario.team.reps * scenario.calendar.days * scenario.calendar.paid_hours_per_day(),
+        )
+
+
+def check_group_invariants(scenario, m: dict, campaign) -> None:
+    """Rep groups add up to the team: counts, paid, idle and overtime hours; a group
+    with one line per rep never abandons a call."""
+    rows = campaign.breakdown()
+    mine = [i for i, d in enumerate(rows["dimension"]) if d == "rep_group"]
+    assert [rows["group"][i] for i in mine] == [name for name, _, _ in scenario.rep_groups()]
+    for column in ("dials", "outbound_connects", "inbound_connects", "return_connects",
+                   "voicemails_left", "opt_outs"):
+        assert sum(rows[column][i] for i in mine) == m[column], column
+    for column in ("rep_hours", "idle_hours", "overtime_hours"):
+        assert math.isclose(sum(rows[column][i] for i in mine), m[column],
+                            rel_tol=1e-9, abs_tol=1e-9), column
+    for i, (_, reps, windows) in zip(mine, scenario.rep_groups()):
+        paid = reps * scenario.calendar.days * sum(e - s for s, e in windows) / 3600.0
+        assert math.isclose(rows["rep_hours"][i], paid)
+        assert -1e-9 <= rows["idle_hours"][i] <= paid + 1e-9
+    if scenario.team.lines_per_rep > 1 and all(
+            g.lines_per_rep == 1 for g in scenario.team.groups):
+        assert m["abandoned_calls"] == 0
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -79,6 +136,15 @@ def check_invariants(scenario, m: dict) -> None:
 def test_invariants_hold_for_any_scenario(scenario, seed, strategy):
     metrics, *_ = run_campaign(scenario, strategy, seed=seed)
     check_invariants(scenario, metrics)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=group_scenarios(), seed=st.integers(0, 2**32),
+       strategy=st.sampled_from(["never", "always"]))
+def test_invariants_hold_with_rep_groups(scenario, seed, strategy):
+    metrics, campaign, _ = run_campaign(scenario, strategy, seed=seed)
+    check_invariants(scenario, metrics)
+    check_group_invariants(scenario, metrics, campaign)
 
 
 def test_invariants_on_shipped_scenarios(tmp_path):

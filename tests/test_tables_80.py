@@ -73,6 +73,18 @@ def test_run_tables_fit_80_columns_with_whole_numbers(tmp_path):
     assert "Per paid rep-hour" in text and "Campaign totals" in text
 
 
+def test_group_tables_fit_80_columns(tmp_path):
+    lines = in_terminal(["run", str(SCENARIOS / "two_offices.toml"), "-n", "3", "--workers", "1",
+                         "--out", str(tmp_path / "r"), "--by", "group", "--set", "calendar.days=1",
+                         "--set", "prospects.count=2000", "--set",
+                         'strategies=["never", "always", {name="rotate", kind="rotate"}, '
+                         '{name="first_2", kind="first_n", n=2}]'])
+    rows = check_fits(lines)
+    groups = [row for row in rows if row[0] in ("new_york", "london", "all groups")]
+    assert [row[0] for row in groups] == ["new_york", "london"] * 2 + ["all groups"]
+    assert all(INTERVAL.match(cell) for row in groups[:2] for cell in row[1:]), groups
+
+
 @pytest.mark.parametrize("sweep_file, legend", [
     ("sweep_callback_vs_screening.toml", "A = callbacks.p_callback"),  # long key names
     ("sweep_lines_vs_answer_rate.toml", "B = prospects.segments.0.p_pickup"),  # sampled floats

@@ -100,14 +100,17 @@ NUMBERS_SCHEMA = pa.schema([
 BREAKDOWN_SCHEMA = pa.schema([
     pa.field("strategy", pa.string()),
     pa.field("replication", pa.int32()),
-    pa.field("dimension", pa.string(), metadata={"description": "segment or time_zone"}),
-    pa.field("group", pa.string(), metadata={"description": "the segment's or time zone's name in the scenario"}),
+    pa.field("dimension", pa.string(), metadata={"description": "segment, time_zone or rep_group"}),
+    pa.field("group", pa.string(), metadata={"description": "the segment's, time zone's or rep group's name in the scenario (rep groups: 'team' without team.groups)"}),
     pa.field("dials", pa.int64(), metadata={"unit": "count", "description": "outbound dials to this group's prospects"}),
     pa.field("outbound_connects", pa.int64(), metadata={"unit": "count", "description": "live answers by the right party"}),
     pa.field("inbound_connects", pa.int64(), metadata={"unit": "count", "description": "callbacks answered by a rep"}),
     pa.field("return_connects", pa.int64(), metadata={"unit": "count", "description": "return calls answered"}),
     pa.field("voicemails_left", pa.int64(), metadata={"unit": "count", "description": "messages left"}),
     pa.field("opt_outs", pa.int64(), metadata={"unit": "count", "description": "prospects who asked not to be called"}),
+    pa.field("rep_hours", pa.float64(), metadata={"unit": "h", "description": "rep groups: paid rep-hours (reps x days x the group's paid shift); null in other rows"}),
+    pa.field("idle_hours", pa.float64(), metadata={"unit": "h", "description": "rep groups: paid hours the group's reps waited with nothing to dial; null in other rows"}),
+    pa.field("overtime_hours", pa.float64(), metadata={"unit": "h", "description": "rep groups: unpaid hours on calls past the group's shift windows; null in other rows"}),
 ])
 
 CALLS_SCHEMA = pa.schema([

@@ -27,6 +27,9 @@ from sim.model.streams import World, spam_label_draws
 from sim.scenario.schema import Scenario
 
 
+GROUP_HOURS = ("rep_hours", "idle_hours", "overtime_hours")  # rep-group rows only
+
+
 class Campaign:
     """One strategy on one replication. ``run()`` returns the metric dict.
 
@@ -50,6 +53,7 @@ class Campaign:
         self.windows = cal.work_windows_s()
         self.windows_flat = array("d", [float(t) for window in self.windows for t in window])
         self.paid_per_day_s = float(sum(e - s for s, e in self.windows))
+        self._rep_groups(scenario)
         self.work_day = array("d", [float(d) for d in cal.work_day_offsets()])
         self.calendar_days = int(self.work_day[-1]) + 1  # weekends and days off included
         working = set(int(d) for d in self.work_day)
@@ -118,6 +122,11 @@ class Campaign:
         if scenario.team.inbound_routing == "any_rep":
             shared = deque()
             self.return_queues = [shared] * reps
+        elif scenario.team.inbound_routing == "group":  # one queue per rep group
+            self.return_queues = []
+            for _, size, _ in self.groups:
+                shared = deque()
+                self.return_queues += [shared] * size
         else:
             self.return_queues = [deque() for _ in range(reps)]
 
@@ -133,6 +142,44 @@ class Campaign:
         self.level_sum_by_hour = array("d", [0.0]) * hours  # dial level of each batch, summed
         self.batches_by_hour = _longs(hours)
         self.kernel = kernel.Kernel(self)
+
+    def _rep_groups(self, scenario: Scenario) -> None:
+        """Per rep group: its reps (in order: group 0's first), its work windows on the
+        team's clock (flattened, group after group) and its paid seconds per day. The
+        kernel reads them; ``self.windows`` holds every group's windows for the calling
+        window check below."""
+        self.groups = scenario.rep_groups()
+        self.n_groups = len(self.groups)
+        self.rep_group = _ints(0)
+        self.group_rep_first = _ints(0)
+        self.window_first = _ints(0)
+        windows: list = []
+        paid = []
+        for g, (_, size, group_windows) in enumerate(self.groups):
+            self.group_rep_first.append(len(self.rep_group))
+            self.rep_group.extend([g] * size)
+            self.window_first.append(len(windows))
+            windows += group_windows
+            paid.append(float(sum(e - s for s, e in group_windows)))
+        self.group_rep_first.append(len(self.rep_group))
+        self.window_first.append(len(windows))
+        lines = scenario.team.lines_per_rep  # a group may give its reps fewer lines
+        self.rep_lines = _ints(0)
+        for g, (_, size, _) in enumerate(self.groups):
+            own = scenario.team.groups[g].lines_per_rep if scenario.team.groups else None
+            self.rep_lines.extend([lines if own is None else own] * size)
+        self.windows = windows
+        self.windows_flat = array("d", [float(t) for window in windows for t in window])
+        self.group_paid_per_day_s = array("d", paid)
+        self.paid_per_day_s = paid[0]  # (one group: its shift may differ from the calendar's)
+        self.by_group = _longs(self.n_groups * len(codes.BROKEN_DOWN))
+        self.idle_by_group_s = array("d", [0.0]) * self.n_groups
+        self.overtime_by_group_s = array("d", [0.0]) * self.n_groups
+
+    def group_rep_hours(self) -> list[float]:
+        """Paid rep-hours of each rep group over the campaign."""
+        return [size * self.days * paid / 3600.0
+                for (_, size, _), paid in zip(self.groups, self.group_paid_per_day_s)]
 
     def _always_in_window(self, offsets) -> bool:
         """True when every prospect's clock is inside the calling window whenever a rep
@@ -171,6 +218,8 @@ class Campaign:
         """Every figure of 'What is measured' (docs/results.md), for this run."""
         c = self._counters()
         rep_hours = self.reps * self.days * self.paid_per_day_s / 3600.0
+        if self.n_groups > 1:
+            rep_hours = sum(self.group_rep_hours())
         connects = c["outbound_connects"] + c["inbound_connects"] + c["return_connects"]
         live = c["live_answers"]
         reached_at = np.frombuffer(self.reached_at_attempt, dtype=np.int16)
@@ -257,7 +306,29 @@ class Campaign:
                 out["group"].append(group.name)
                 for j, name in enumerate(codes.BROKEN_DOWN):
                     out[name].append(counts[i * n_counts + j])
+        self._group_breakdown(out)
         return out
+
+    def _group_breakdown(self, out: dict) -> None:
+        """Rows per rep group (dimension "rep_group"): the counts, paid, idle and overtime
+        hours (null in the segment and time-zone rows)."""
+        n_counts = len(codes.BROKEN_DOWN)
+        for column in GROUP_HOURS:
+            out[column] = [None] * len(out["group"])
+        if self.n_groups == 1:  # the kernel counted none: the run's totals are the group's
+            totals = self._counters()
+            for j, name in enumerate(codes.BROKEN_DOWN):
+                self.by_group[j] = totals[name]
+            self.idle_by_group_s[0] = self.time_s[TIME_CATEGORIES.index("idle")]
+            self.overtime_by_group_s[0] = self.kernel.overtime()
+        for g, ((name, _, _), paid_h) in enumerate(zip(self.groups, self.group_rep_hours())):
+            out["dimension"].append("rep_group")
+            out["group"].append(name)
+            for j, counter in enumerate(codes.BROKEN_DOWN):
+                out[counter].append(self.by_group[g * n_counts + j])
+            out["rep_hours"].append(paid_h)
+            out["idle_hours"].append(self.idle_by_group_s[g] / 3600.0)
+            out["overtime_hours"].append(self.overtime_by_group_s[g] / 3600.0)
 
     def numbers_timeline(self) -> dict | None:
         """Per caller-ID number and day: dials, short calls, label state (or None)."""

@@ -638,6 +638,20 @@ class Kernel:
     screen_by_number: object  # dict (prospect, number) -> multiplier, or None
     voicemail_left_is_completed: cython.bint
     any_rep: cython.bint
+    # rep groups (offices, shifts): rep r is in group rep_group[r]; group g's reps are
+    # group_rep_first[g] .. group_rep_first[g + 1] - 1 and its work windows are
+    # windows[2 * i], windows[2 * i + 1] for i in window_first[g] .. window_first[g + 1] - 1
+    n_groups: cython.Py_ssize_t
+    grouped: cython.bint  # more than one group (else the totals are the group's figures)
+    group_routing: cython.bint  # callbacks ring the own rep, then free reps of its group
+    rep_group: cython.int[::1]
+    group_rep_first: cython.int[::1]
+    window_first: cython.int[::1]
+    rep_lines: cython.int[::1]  # lines each rep's dialer has (its group's, else lines_per_rep)
+    group_paid_per_day_s: cython.double[::1]
+    by_group: cython.longlong[::1]  # group * B_N + counter (codes.BROKEN_DOWN)
+    idle_by_group_s: cython.double[::1]
+    overtime_by_group_s: cython.double[::1]
     # per prospect (small counts as int16: attempts <= 100, days <= 3650, reps <= 10,000)
     n: cython.Py_ssize_t
     status: cython.short[::1]
@@ -794,6 +808,16 @@ class Kernel:
         self.screen_by_number = c.screen_by_number
         self.voicemail_left_is_completed = s.caller_id.voicemail_left_is_completed
         self.any_rep = s.team.inbound_routing == "any_rep"
+        self.group_routing = s.team.inbound_routing == "group"
+        self.n_groups = c.n_groups
+        self.grouped = c.n_groups > 1
+        self.rep_group, self.group_rep_first = c.rep_group, c.group_rep_first
+        self.window_first = c.window_first
+        self.rep_lines = c.rep_lines
+        self.group_paid_per_day_s = c.group_paid_per_day_s
+        self.by_group = c.by_group
+        self.idle_by_group_s = c.idle_by_group_s
+        self.overtime_by_group_s = c.overtime_by_group_s
         self.n = c.n
         self.status, self.bad, self.attempts = c.status, c.bad, c.attempts
         self.vm_encounters, self.touches, self.owner = c.vm_encounters, c.touches, c.owner
@@ -920,18 +944,19 @@ class Kernel:
 
     # ------------------------------------------------------------------ calendar
     @cython.cfunc
-    def paid_before(self, t: cython.double) -> cython.double:
-        """Paid rep-seconds (for one rep) in [0, t)."""
+    def paid_before(self, t: cython.double, g: cython.Py_ssize_t) -> cython.double:
+        """Paid rep-seconds (for one rep of group ``g``) in [0, t)."""
         day: cython.double = _floordiv(t, DAY_S)
         tod: cython.double = _mod(t, DAY_S)
+        paid_per_day_s: cython.double = self.group_paid_per_day_s[g]
         if day >= self.calendar_days:
-            return self.days * self.paid_per_day_s
+            return self.days * paid_per_day_s
         index: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, day)
-        total: cython.double = self.work_days_before[index] * self.paid_per_day_s
+        total: cython.double = self.work_days_before[index] * paid_per_day_s
         if self.work_days_before[index + 1] == self.work_days_before[index]:
             return total  # a day off
         i: cython.Py_ssize_t
-        for i in range(self.n_windows):
+        for i in range(self.window_first[g], self.window_first[g + 1]):
             ws: cython.double = self.windows[2 * i]
             if tod > ws:
                 total += min(tod, self.windows[2 * i + 1]) - ws
@@ -940,20 +965,24 @@ class Kernel:
     @cython.cfunc
     @cython.exceptval(-1)
     def account(self, cat: cython.int, start: cython.double, dur: cython.double,
-                w_end: cython.double) -> cython.int:
-        """Add ``dur`` seconds from ``start`` to a category; time outside shifts is overtime."""
+                w_end: cython.double, g: cython.Py_ssize_t) -> cython.int:
+        """Add ``dur`` seconds from ``start`` to a category for a rep of group ``g``;
+        time outside the group's shifts is overtime."""
         if start + dur <= w_end:
             self.time_s[cat] += dur
             return 0
-        paid: cython.double = self.paid_before(start + dur) - self.paid_before(start)
+        paid: cython.double = self.paid_before(start + dur, g) - self.paid_before(start, g)
         self.time_s[cat] += paid
         self.overtime_s += dur - paid
+        if self.grouped:
+            self.overtime_by_group_s[g] += dur - paid
         return 0
 
     @cython.cfunc
     @cython.exceptval(-1)
     def account_dial(self, start: cython.double, dial_s: cython.double, voicemail_s: cython.double,
-                     talk_s: cython.double, wrap_s: cython.double, w_end: cython.double) -> cython.int:
+                     talk_s: cython.double, wrap_s: cython.double, w_end: cython.double,
+                     g: cython.Py_ssize_t) -> cython.int:
         """The rep time of a power-dialer dial, part by part."""
         t: cython.double
         if start + (dial_s + voicemail_s + talk_s + wrap_s) <= w_end - 1.0:
@@ -966,16 +995,16 @@ class Kernel:
             if wrap_s:
                 self.time_s[T_WRAPUP] += wrap_s
             return 0
-        self.account(T_DIALLING, start, dial_s, w_end)
+        self.account(T_DIALLING, start, dial_s, w_end, g)
         t = start + dial_s
         if voicemail_s:
-            self.account(T_VOICEMAIL, t, voicemail_s, w_end)
+            self.account(T_VOICEMAIL, t, voicemail_s, w_end, g)
             t += voicemail_s
         if talk_s:
-            self.account(T_TALKING, t, talk_s, w_end)
+            self.account(T_TALKING, t, talk_s, w_end, g)
             t += talk_s
         if wrap_s:
-            self.account(T_WRAPUP, t, wrap_s, w_end)
+            self.account(T_WRAPUP, t, wrap_s, w_end, g)
         return 0
 
     # ------------------------------------------------------------------ the retry list
@@ -1291,6 +1320,8 @@ class Kernel:
         self.owner[p] = r
         self.dials_by_hour[_hour_of(now)] += 1
         self.tally(p, B_DIALS)
+        if self.grouped:
+            self.by_group[self.rep_group[r] * B_N + B_DIALS] += 1
         if self.cid_on:
             self.number_of[p] = self.numbers.number_for(r)
         return a
@@ -1437,6 +1468,8 @@ class Kernel:
         if outcome == O_VM_LEFT:
             self.vm_left_by_hour[hour] += 1
             self.tally(p, B_VM_LEFT)
+            if self.grouped:
+                self.by_group[self.rep_group[r] * B_N + B_VM_LEFT] += 1
             self.vm_encounters[p] += 1
             segment: cython.Py_ssize_t = self.segment[p]
             if not self.live_drop[segment]:  # a recorded drop: the line plays the message
@@ -1449,6 +1482,8 @@ class Kernel:
         elif outcome == O_CONNECT:
             self.counts[N_CONNECTS] += 1
             self.tally(p, B_OUTBOUND)
+            if self.grouped:
+                self.by_group[self.rep_group[r] * B_N + B_OUTBOUND] += 1
             self.connects_by_hour[hour] += 1
             self.reached(p)
             if self.d(p, a, C_OPT) < self.opt_out_risk(p, self.p_opt_out_connect):
@@ -1528,6 +1563,8 @@ class Kernel:
             self.status[p] = OPTED_OUT
             self.counts[N_OPT_OUTS] += 1
             self.tally(p, B_OPT_OUTS)
+            if self.grouped:  # the group of the rep who last dialled the prospect
+                self.by_group[self.rep_group[self.owner[p]] * B_N + B_OPT_OUTS] += 1
         return 0
 
     @cython.cfunc
@@ -1563,10 +1600,10 @@ class Kernel:
 
     @cython.ccall
     def inbound_arrives(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t):
-        """A callback rings: the rep who last dialled (or any free rep, when routing says
-        so) takes it if inside a work window and idle or only waiting on ringing lines;
-        else it is missed, and the prospect may leave a message that queues a return
-        call."""
+        """A callback rings: the rep who last dialled (or any free rep, or a free rep of
+        that rep's group, when routing says so) takes it if inside a work window and
+        idle or only waiting on ringing lines; else it is missed, and the prospect may
+        leave a message that queues a return call."""
         if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
             return  # reached meanwhile, or asked not to be called: no reason to call
         self.counts[N_CB_RECEIVED] += 1
@@ -1575,7 +1612,9 @@ class Kernel:
         r: cython.Py_ssize_t
         i: cython.Py_ssize_t
         state: cython.int
-        for i in range(self.reps if self.any_rep else 1):
+        if self.group_routing and self.ring_group(p, a, now):
+            return
+        for i in range(0 if self.group_routing else (self.reps if self.any_rep else 1)):
             if i == 0:
                 r = owner
             else:
@@ -1594,10 +1633,38 @@ class Kernel:
             return
         self.callback_missed(p, a, now)
 
+    @cython.cfunc
+    def ring_group(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t,
+                   now: cython.double) -> cython.bint:
+        """Group routing: the callback rings the rep who last dialled, then every other
+        rep of that rep's group in order; the first one inside a work window and idle
+        or only waiting on ringing lines takes it. True if one did."""
+        owner: cython.Py_ssize_t = self.owner[p]
+        g: cython.Py_ssize_t = self.rep_group[owner]
+        first: cython.Py_ssize_t = self.group_rep_first[g]
+        size: cython.Py_ssize_t = self.group_rep_first[g + 1] - first
+        i: cython.Py_ssize_t
+        r: cython.Py_ssize_t
+        state: cython.int
+        for i in range(size):
+            if i == 0:
+                r = owner
+            else:
+                r = first + i - 1 if first + i - 1 < owner else first + i
+            state = self.rep_state[r]
+            if now < self.window_end[r] and (
+                    state == IDLE or (state == DIALLING and now < self.ring_end[r])):
+                self.rep_state[r] = BUSY
+                self.idle_wake.pop(r, None)
+                self.procs[r].interrupt(Inbound(p, a))
+                return True
+        return False
+
     @cython.ccall
     def callback_missed(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, now: cython.double):
         """No rep took the callback: the prospect may leave a message, which queues a
-        return call for its rep (the team's queue with any-rep routing)."""
+        return call for its rep (the team's queue with any-rep routing, the rep's group's
+        with group routing)."""
         owner: cython.Py_ssize_t = self.owner[p]
         self.counts[N_CB_MISSED] += 1
         self.log_other(owner, p, a, now, "inbound", "inbound_missed", 0.0, 0.0)
@@ -1622,7 +1689,8 @@ class Kernel:
         for i in range(len(self.on_hold)):
             held = self.on_hold[i]
             p = held[0]
-            if self.any_rep or self.owner[p] == r:
+            if self.any_rep or self.owner[p] == r or (
+                    self.group_routing and self.rep_group[self.owner[p]] == self.rep_group[r]):
                 del self.on_hold[i]
                 held[2] = False
                 self.counts[N_CB_HELD] += 1
@@ -1632,13 +1700,14 @@ class Kernel:
     # ------------------------------------------------------------------ pacing
     @cython.cfunc
     def batch_size(self, r: cython.Py_ssize_t, now: cython.double) -> cython.Py_ssize_t:
-        """Lines the next batch dials: the pacing level (dithered), at most lines_per_rep."""
+        """Lines the next batch dials: the pacing level (dithered), at most the rep's
+        lines (lines_per_rep, or its group's)."""
         pacer: Pacer = self.pacer
         pacer.adjust()
         hour: cython.Py_ssize_t = _hour_of(now)
         self.level_sum_by_hour[hour] += pacer.level
         self.batches_by_hour[hour] += 1
-        lines: cython.Py_ssize_t = min(self.lines, pacer.lines_for(r))
+        lines: cython.Py_ssize_t = min(self.rep_lines[r], pacer.lines_for(r))
         if pacer.hold_per_day:
             day: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, _floordiv(now, DAY_S))
             if day != self.pacer_day:
@@ -1697,6 +1766,7 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
     env = k.env
     timeout = env.timeout
     queue = k.return_queues[r]
+    g: cython.Py_ssize_t = k.rep_group[r]  # the rep's group: its work windows
     day: cython.Py_ssize_t
     i: cython.Py_ssize_t
     p: cython.Py_ssize_t
@@ -1726,7 +1796,7 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
     dial_mark: cython.double
     interrupted: cython.bint
     for day in range(k.days):
-        for i in range(k.n_windows):
+        for i in range(k.window_first[g], k.window_first[g + 1]):
             w_start = k.work_day[day] * DAY_S + k.windows[2 * i]
             w_end = k.work_day[day] * DAY_S + k.windows[2 * i + 1]
             if env.now < w_start:
@@ -1794,7 +1864,7 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                                     yield timeout(t_resolve - now)
                                 except simpy.Interrupt as irq:
                                     now = env.now
-                                    k.account(T_DIALLING, dial_mark, now - dial_mark, w_end)
+                                    k.account(T_DIALLING, dial_mark, now - dial_mark, w_end, g)
                                     for j in range(j, count):  # the dialer hangs up the rest
                                         line = k.batch_order[first + j]
                                         p, a = k.batch_p[first + line], k.batch_a[first + line]
@@ -1805,7 +1875,7 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                                     interrupted = True
                                     break
                                 now = now + (t_resolve - now)
-                            k.account(T_DIALLING, dial_mark, t_resolve - dial_mark, w_end)
+                            k.account(T_DIALLING, dial_mark, t_resolve - dial_mark, w_end, g)
                             dial_mark = t_resolve
                         # lines resolving while the rep is on a call are settled at their time
                         outcome = k.rep_handling(p, a, kind, busy_until <= t_resolve)
@@ -1814,9 +1884,9 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                         rep_s = voicemail_s + talk_s + wrap_s
                         if rep_s:
                             k.rep_state[r] = BUSY
-                            k.account(T_VOICEMAIL, t_resolve, voicemail_s, w_end)
-                            k.account(T_TALKING, t_resolve + voicemail_s, talk_s, w_end)
-                            k.account(T_WRAPUP, t_resolve + voicemail_s + talk_s, wrap_s, w_end)
+                            k.account(T_VOICEMAIL, t_resolve, voicemail_s, w_end, g)
+                            k.account(T_TALKING, t_resolve + voicemail_s, talk_s, w_end, g)
+                            k.account(T_WRAPUP, t_resolve + voicemail_s + talk_s, wrap_s, w_end, g)
                             busy_until = dial_mark = t_resolve + rep_s
                         k.log_dial(r, line, p, a, start, outcome, message, resolve_s, talk_s, rep_s)
                         k.apply(r, p, a, outcome, message, t_resolve)
@@ -1849,14 +1919,14 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                     yield timeout(busy_s)
                 except simpy.Interrupt as irq:  # an inbound call: the dialer hangs up this line
                     now = env.now
-                    k.account(T_DIALLING, start, now - start, w_end)
+                    k.account(T_DIALLING, start, now - start, w_end, g)
                     k.log_dial(r, 0, p, a, start, O_CANCELLED, SILENT, now - start, 0.0, now - start)
                     k.apply(r, p, a, O_CANCELLED, SILENT, now)
                     yield from take_inbound(k, r, irq.cause, w_end)
                     start = env.now
                     continue
                 k.rep_state[r] = BUSY
-                k.account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end)
+                k.account_dial(start, dial_s, voicemail_s, talk_s, wrap_s, w_end, g)
                 k.log_dial(r, 0, p, a, start, outcome, message, resolve_s, talk_s, busy_s)
                 k.apply(r, p, a, outcome, message, start + dial_s)
                 start += busy_s
@@ -1873,9 +1943,13 @@ def idle(k: Kernel, r: cython.Py_ssize_t, until: cython.double, w_end: cython.do
         yield env.timeout(until - start)
         k.idle_wake.pop(r, None)
         k.time_s[T_IDLE] += until - start
+        if k.grouped:
+            k.idle_by_group_s[k.rep_group[r]] += until - start
     except simpy.Interrupt as irq:
         k.idle_wake.pop(r, None)
         k.time_s[T_IDLE] += env.now - start
+        if k.grouped:
+            k.idle_by_group_s[k.rep_group[r]] += env.now - start
         if isinstance(irq.cause, Inbound):
             yield from take_inbound(k, r, irq.cause, w_end)
         else:  # a rescan: busy choosing, so no second interrupt lands meanwhile
@@ -1885,6 +1959,7 @@ def idle(k: Kernel, r: cython.Py_ssize_t, until: cython.double, w_end: cython.do
 def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.double):
     """The rep talks to a prospect who called back (then wraps up)."""
     env = k.env
+    g: cython.Py_ssize_t = k.rep_group[r]
     p: cython.Py_ssize_t = call.p
     a: cython.Py_ssize_t = call.a
     talk: cython.double = k.d(p, a, C_IN_TALK)
@@ -1893,18 +1968,21 @@ def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.d
     k.rep_state[r] = BUSY
     k.counts[N_INBOUND] += 1
     k.tally(p, B_INBOUND)
+    if k.grouped:
+        k.by_group[g * B_N + B_INBOUND] += 1
     k.connects_by_hour[_hour_of(start)] += 1
     k.reached(p)
     k.log_other(r, p, a, start, "inbound", "inbound_connect", talk, talk + wrap)
     yield env.timeout(talk + wrap)
-    k.account(T_TALKING, start, talk, w_end)
-    k.account(T_WRAPUP, start + talk, wrap, w_end)
+    k.account(T_TALKING, start, talk, w_end, g)
+    k.account(T_WRAPUP, start + talk, wrap, w_end, g)
 
 
 def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.double):
     """The rep returns a missed callback: a priority dial (placed only inside the
     prospect's calling window), answered less often later."""
     env = k.env
+    g: cython.Py_ssize_t = k.rep_group[r]
     queued_at: cython.double = item[0]
     p: cython.Py_ssize_t = item[1]
     a: cython.Py_ssize_t = item[2]
@@ -1927,14 +2005,16 @@ def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.doub
         wrap = k.d(p, a, C_WRAP)
         k.counts[N_RETURN_CONNECTS] += 1
         k.tally(p, B_RETURN)
+        if k.grouped:
+            k.by_group[g * B_N + B_RETURN] += 1
         k.connects_by_hour[_hour_of(start)] += 1
         k.reached(p)
         k.log_other(r, p, a, start, "return", "return_connect", talk, setup + ring + talk + wrap)
         yield env.timeout(setup + ring + talk + wrap)
-        k.account(T_DIALLING, start, setup + ring, w_end)
-        k.account(T_TALKING, start + setup + ring, talk, w_end)
-        k.account(T_WRAPUP, start + setup + ring + talk, wrap, w_end)
+        k.account(T_DIALLING, start, setup + ring, w_end, g)
+        k.account(T_TALKING, start + setup + ring, talk, w_end, g)
+        k.account(T_WRAPUP, start + setup + ring + talk, wrap, w_end, g)
     else:
         k.log_other(r, p, a, start, "return", "return_no_answer", 0.0, setup + ring_timeout)
         yield env.timeout(setup + ring_timeout)
-        k.account(T_DIALLING, start, setup + ring_timeout, w_end)
+        k.account(T_DIALLING, start, setup + ring_timeout, w_end, g)

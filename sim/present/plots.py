@@ -302,17 +302,22 @@ def paid_fraction_by_hour(work_windows_s: list[tuple[int, int]]) -> np.ndarray:
     return fraction
 
 
+def paid_rep_hours_by_hour(scenario) -> np.ndarray:
+    """Paid rep-hours in each clock hour 0..23 of a working day, every rep group."""
+    return sum(reps * paid_fraction_by_hour(windows) for _, reps, windows in scenario.rep_groups())
+
+
 def _chart_by_hour(fig, data: RunData, colours) -> None:
     ax = fig.subplots()
     hourly = _hourly(data, "connects")
-    reps, days = data.scenario.team.reps, data.scenario.calendar.days
-    paid = paid_fraction_by_hour(data.scenario.calendar.work_windows_s())
+    days = data.scenario.calendar.days
+    paid = paid_rep_hours_by_hour(data.scenario)  # reps x the share of the hour paid
     worked = np.flatnonzero(paid > 0)
     hours = np.arange(worked.min(), worked.max() + 1)
     for name in data.strategies:
         per_day = hourly[name].reshape(-1, days, 24).mean(axis=(0, 1))
         with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(paid > 0, per_day / (reps * paid), np.nan)  # gaps at breaks
+            rate = np.where(paid > 0, per_day / paid, np.nan)  # gaps at breaks
         ax.plot(hours, rate[hours], marker="o", color=colours[name], label=_label(data, name))
     ax.set_xticks(hours, [f"{h:02d}:00" for h in hours])
     ax.set_xlabel("hour of day, team's clock (each point: the hour starting then; gaps: breaks)")
@@ -324,7 +329,7 @@ def _chart_by_hour(fig, data: RunData, colours) -> None:
 
 def worked_hours(data: RunData) -> np.ndarray:
     """Campaign hour indexes (day * 24 + hour) inside paid work windows, in order."""
-    paid = paid_fraction_by_hour(data.scenario.calendar.work_windows_s()) > 0
+    paid = paid_rep_hours_by_hour(data.scenario) > 0
     return np.array([d * 24 + h for d in range(data.scenario.calendar.days)
                      for h in range(24) if paid[h]])
 

@@ -156,7 +156,8 @@ def key_assumptions(s: Scenario) -> list[tuple[str, list[tuple[str, str]]]]:
             ("campaign", f"{cal.days} working days, shift {cal.shift_start}-{cal.shift_end}{brk}: "
                          f"{cal.paid_hours_per_day():g} paid hours per rep per day"),
             ("callbacks go to", "the rep who called" if team.inbound_routing == "own_rep" else "any free rep"),
-        ]),
+        ] if not team.groups else [("reps", f"{team.reps}"), ("dialer", dialer_kind)]
+          + _group_assumptions(s)),
         ("The list", [("prospects", f"{s.prospects.count:,}")] + [
             (f"segment '{seg.name}'" if len(s.prospects.segments) > 1 else "prospects are",
              (f"{seg.weight / sum(x.weight for x in s.prospects.segments):.0%} of the list; "
@@ -334,6 +335,58 @@ def constraints_html(found: Verdict) -> str:
             f"<tbody>{body}</tbody></table>")
 
 
+def _group_assumptions(s: Scenario) -> list[tuple[str, str]]:
+    """One line per rep group (none without team.groups); the routing in words."""
+    out = []
+    for group in s.team.groups:
+        brk = f", break {group.break_start}-{group.break_end}" if group.break_start else ""
+        windows = group.work_windows_s()
+        lines = (f", {group.lines_per_rep} line(s) per rep"
+                 if group.lines_per_rep not in (None, s.team.lines_per_rep) else "")
+        out.append((f"rep group {group.name}",
+                    f"{group.reps} reps, shift {group.shift_start}-{group.shift_end}{brk} on its "
+                    f"office clock ({group.utc_offset_h:+g} h: "
+                    f"{_clock(windows[0][0])}-{_clock(windows[-1][1])} on the team's clock)"
+                    f"{lines}"))
+    out.append(("campaign", f"{s.calendar.days} working days: {s.paid_rep_hours_per_day():g} "
+                            "paid rep-hours per day, all groups"))
+    out.append(("callbacks go to", {"own_rep": "the rep who called", "any_rep": "any free rep",
+                                    "group": "the rep who called, else a free rep of its group"}
+                [s.team.inbound_routing]))
+    return out
+
+
+def _clock(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def groups_context(data: RunData) -> list[dict]:
+    """Connects per rep-hour by rep group (breakdown.parquet), a cell per strategy:
+    mean (95% interval over replications). Empty without team.groups."""
+    path = data.run_dir / "breakdown.parquet"
+    if len(data.scenario.team.groups) < 2 or not path.exists():
+        return []
+    import pyarrow.parquet as pq
+
+    from sim.analysis.stats import t_interval
+
+    rows = [r for r in pq.read_table(path).to_pylist() if r.get("dimension") == "rep_group"]
+    out = []
+    for group in data.scenario.team.groups:
+        cells = []
+        for name in data.strategies:
+            per_rep = [(r["outbound_connects"] + r["inbound_connects"] + r["return_connects"])
+                       / r["rep_hours"] for r in rows
+                       if r["group"] == group.name and r["strategy"] == name and r["rep_hours"]]
+            iv = t_interval(per_rep) if per_rep else None
+            cells.append(mean_and_range(iv.mean, iv.low, iv.high) if iv else "-")
+        mine = [r for r in rows if r["group"] == group.name and r["strategy"] == data.baseline]
+        paid = sum(r["rep_hours"] for r in mine)
+        idle = f"{100 * sum(r['idle_hours'] for r in mine) / paid:.1f}%" if paid else "-"
+        out.append({"name": group.name, "reps": group.reps, "cells": cells, "idle": idle})
+    return out
+
+
 def comparison_context(data: RunData, table, specs: dict[str, StrategySpec],
                        breaking: tuple[str, ...] = ()) -> list[dict]:
     """Rows of the main comparison table (id="comparison"), one per strategy; those
@@ -464,6 +517,7 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
         # built with html.escape on every value (sim.analysis.constraints, economics)
         constraints=Markup(constraints_html(found)), economics=Markup(economics_html(data, table)),
         details=details_context(data, table), observables=observables_context(data),
+        groups=groups_context(data),
         figures=figures, assumptions=key_assumptions(s), seed=str(manifest.get("seed")),
         pairwise_confidence=f"{found.pairwise_confidence:.1%}",
         comparisons=max(1, len(data.strategies) - 1), version=str(version),

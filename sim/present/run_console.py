@@ -266,3 +266,53 @@ def print_breakdown(result, out: Console, dimension: str) -> None:
         dials = [r["dials"] for r in rows if r["group"] == group and r["strategy"] == result.baseline]
         table.add_row(escape(group), *cells, f"{sum(dials) / max(1, len(dials)):,.0f}")
     out.print(table)
+
+
+def print_group_breakdown(result, out: Console) -> None:
+    """By rep group: connects per rep-hour per strategy (mean ± 95% interval over
+    replications), then the baseline's dials, connects, paid, idle and overtime hours per
+    group with the team's total (the groups add up to it)."""
+    from sim.analysis.stats import t_interval
+
+    rows = [r for r in result.breakdown_table().to_pylist() if r["dimension"] == "rep_group"]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+
+    def connects(r) -> int:
+        return r["outbound_connects"] + r["inbound_connects"] + r["return_connects"]
+
+    table = Table(title="connects per rep-hour by rep group, mean ± 95% interval",
+                  title_justify="left", title_style="bold")
+    table.add_column("rep group", style="bold", no_wrap=True)
+    for name in result.strategies:
+        table.add_column(escape(name), justify="right", no_wrap=True)
+    for group in groups:
+        cells = []
+        for name in result.strategies:
+            per_rep = [connects(r) / r["rep_hours"] for r in rows
+                       if r["group"] == group and r["strategy"] == name and r["rep_hours"]]
+            cells.append(fmt_interval(t_interval(per_rep), 2) if per_rep else "-")
+        table.add_row(escape(group), *cells)
+    out.print(table)
+
+    mine = [r for r in rows if r["strategy"] == result.baseline]
+    n = max(1, len({r["replication"] for r in mine}))
+    totals = Table(title=f"{escape(result.baseline)} by rep group, mean per replication",
+                   title_justify="left", title_style="bold")
+    for header in ("rep group", "paid h", "dials", "connects", "per rep-h", "idle", "overtime h"):
+        totals.add_column(header, justify="left" if header == "rep group" else "right",
+                          no_wrap=True, style="bold" if header == "rep group" else None)
+
+    def add(label: str, picked: list[dict]) -> None:
+        paid = sum(r["rep_hours"] for r in picked) / n
+        talks = sum(connects(r) for r in picked) / n
+        idle = sum(r["idle_hours"] for r in picked) / n
+        totals.add_row(label, f"{paid:,.1f}", f"{sum(r['dials'] for r in picked) / n:,.0f}",
+                       f"{talks:,.0f}", f"{talks / paid:.2f}" if paid else "-",
+                       f"{100 * idle / paid:.1f}%" if paid else "-",
+                       f"{sum(r['overtime_hours'] for r in picked) / n:,.1f}")
+
+    for group in groups:
+        add(escape(group), [r for r in mine if r["group"] == group])
+    if len(groups) > 1:
+        add("all groups", mine)
+    out.print(totals)

@@ -90,6 +90,29 @@ class Strict(BaseModel):
                               allow_inf_nan=False)
 
 
+def _shift_problem(group) -> str | None:
+    """What is wrong with a rep group's shift and break ('key: problem'), or None."""
+    start, end = _clock_to_seconds(group.shift_start), _clock_to_seconds(group.shift_end)
+    if end <= start:
+        return f"shift_end: {group.shift_end} must be after shift_start ({group.shift_start})"
+    if (group.break_start is None) != (group.break_end is None):
+        return "break_start: break_start and break_end must both be set or both be null"
+    if group.break_start is not None:
+        b0, b1 = _clock_to_seconds(group.break_start), _clock_to_seconds(group.break_end)
+        if not (start < b0 < b1 < end):
+            return (f"break_start: the break ({group.break_start}-{group.break_end}) must lie "
+                    f"strictly inside the shift ({group.shift_start}-{group.shift_end}); "
+                    "windows may not overlap")
+    return None
+
+
+def _clock_text(seconds: int) -> str:
+    """Seconds after midnight (may be out of 0-24 h) as a signed 'HH:MM'."""
+    sign = "-" if seconds < 0 else ""
+    minutes = abs(seconds) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def _clock_to_seconds(text: str) -> int:
     hours, minutes = text.split(":")
     return int(hours) * 3600 + int(minutes) * 60
@@ -189,6 +212,42 @@ class AMD(Strict):
     )
 
 
+class RepGroup(Strict):
+    """A group of reps (an office, a shift) with its own shift, break and office clock.
+
+    Shift keys left out take the calendar's; the office clock (``utc_offset_h``) is the
+    office's local time minus the team's clock, written as prospects' time zones are:
+    a group at +5 working 13:00-21:30 works 08:00-16:30 on the team's clock."""
+
+    name: Label
+    reps: int = Field(ge=1, le=10_000, description="reps in the group")
+    utc_offset_h: float = Field(
+        0.0, ge=-24, le=24, description="the office's clock minus the team's clock, hours; "
+        "its shift is written on the office's clock")
+    shift_start: Clock = Field("09:00", description="office clock (default: calendar.shift_start)")
+    shift_end: Clock = Field("17:00", description="office clock (default: calendar.shift_end)")
+    break_start: Clock | None = Field(
+        "12:00", description="unpaid break, office clock; null (or \"none\") for none "
+        "(default: the calendar's break)")
+    break_end: Clock | None = "13:00"
+    lines_per_rep: int | None = Field(
+        None, ge=1, le=20,
+        description="this group's dialer lines per rep, at most team.lines_per_rep (a "
+        "parallel or predictive dialer dials up to this many at once for its reps); "
+        "null = team.lines_per_rep")
+
+    @field_validator("break_start", "break_end", mode="before")
+    @classmethod
+    def _none_word(cls, value):
+        return None if isinstance(value, str) and value.strip().lower() == "none" else value
+
+    def work_windows_s(self) -> list[tuple[int, int]]:
+        """Paid windows within a day on the team's clock, (start, end) seconds after
+        midnight (validated to lie within 00:00-24:00 of the team's day)."""
+        return [(round(s - self.utc_offset_h * 3600), round(e - self.utc_offset_h * 3600))
+                for s, e in Calendar.work_windows_s(self)]  # same keys, same rule
+
+
 class Team(Strict):
     reps: int = Field(4, ge=1, le=10_000)
     lines_per_rep: int = Field(
@@ -200,10 +259,31 @@ class Team(Strict):
         default_factory=lambda: Fixed(value=0.0),
         description="per-lead research/prep before each dial (0 on a power dialer)",
     )
-    inbound_routing: Literal["own_rep", "any_rep"] = Field(
+    inbound_routing: Literal["own_rep", "any_rep", "group"] = Field(
         "own_rep",
-        description="who may answer a callback: the rep who last dialled the prospect, or any free rep",
+        description="who may answer a callback: the rep who last dialled the prospect, any "
+        "free rep, or (group) that rep first, then a free rep of its group",
     )
+    groups: list[RepGroup] = Field(
+        default_factory=list, max_length=100,
+        description="rep groups (offices, shifts), each with its reps, shift, break and "
+        "office clock; none = one group: team.reps on the calendar's shift")
+
+    @model_validator(mode="after")
+    def _groups_add_up(self):
+        if not self.groups:
+            return self
+        names = [g.name for g in self.groups]
+        if len(set(names)) != len(names):
+            raise ValueError(f"groups: names must be unique, got {names}")
+        total = sum(g.reps for g in self.groups)
+        if "reps" in self.model_fields_set and self.reps != total:
+            raise ValueError(f"reps: {self.reps}, but the groups hold {total} reps; leave "
+                             "team.reps out (it is their sum) or make them agree")
+        if total > 10_000:
+            raise ValueError(f"groups: {total} reps in all; at most 10,000")
+        object.__setattr__(self, "reps", total)
+        return self
 
 
 class Predictive(Strict):
@@ -782,6 +862,54 @@ class Scenario(Strict):
         return self
 
     @model_validator(mode="after")
+    def _group_shifts(self):
+        """A group's shift keys left out take the calendar's; each group's shift is
+        ordered like the calendar's and lies within one day of the team's clock."""
+        cal = self.calendar
+        for i, group in enumerate(self.team.groups):
+            where = f"team.groups.{i}"
+            given = group.model_fields_set
+            for key in ("shift_start", "shift_end"):
+                if key not in given:
+                    object.__setattr__(group, key, getattr(cal, key))
+            inherited = "break_start" not in given and "break_end" not in given
+            if inherited:
+                object.__setattr__(group, "break_start", cal.break_start)
+                object.__setattr__(group, "break_end", cal.break_end)
+            # the fields now count as given: a resolved scenario reloads the same
+            group.model_fields_set.update(("shift_start", "shift_end", "break_start", "break_end"))
+            problem = _shift_problem(group)
+            if problem and inherited and problem.startswith("break_start"):
+                problem += (" (the calendar's break, which this group takes unless it sets "
+                            "break_start and break_end, or \"none\")")
+            if problem:
+                raise ValueError(f"{where}.{problem}")
+            lines = self.team.lines_per_rep
+            if group.lines_per_rep is not None and group.lines_per_rep > lines:
+                raise ValueError(f"{where}.lines_per_rep: {group.lines_per_rep} is more than "
+                                 f"team.lines_per_rep ({lines}), the most any rep's dialer has")
+            windows = group.work_windows_s()
+            if windows[0][0] < 0 or windows[-1][1] > 86400:
+                raise ValueError(
+                    f"{where}.utc_offset_h: the shift {group.shift_start}-{group.shift_end} at "
+                    f"{group.utc_offset_h:+g} h falls outside one day of the team's clock "
+                    f"({_clock_text(windows[0][0])}-{_clock_text(windows[-1][1])}); measure "
+                    "the offsets from another office's clock")
+        return self
+
+    def rep_groups(self) -> list[tuple[str, int, list[tuple[int, int]]]]:
+        """(name, reps, paid windows on the team's clock) per rep group; without
+        ``team.groups``, one group "team" of team.reps on the calendar's shift."""
+        if not self.team.groups:
+            return [("team", self.team.reps, self.calendar.work_windows_s())]
+        return [(g.name, g.reps, g.work_windows_s()) for g in self.team.groups]
+
+    def paid_rep_hours_per_day(self) -> float:
+        """Paid rep-hours in one working day, all groups."""
+        return sum(reps * sum(e - s for s, e in windows)
+                   for _, reps, windows in self.rep_groups()) / 3600.0
+
+    @model_validator(mode="after")
     def _labels_need_numbers(self):
         if self.constraints.max_numbers_labelled is not None and not self.caller_id.enabled:
             raise ValueError(
@@ -1087,6 +1215,8 @@ def apply_override(data: dict, path: list[str], value: Any, label: str) -> None:
             child = node[part] = {}
         node = child
     last = path[-1]
+    if path[:2] == ["team", "groups"] and isinstance(data.get("team"), dict):
+        data["team"].pop("reps", None)  # the groups' sum: rep groups set here resize the team
     if isinstance(node, list):
         index = _index(last, path, label)
         if index >= len(node):
