@@ -225,6 +225,14 @@ def test_the_steered_bisection_is_the_plain_one(q, target, low, span, guess):
         assert build.bisect_level(q, target, low, high) == want
 
 
+def test_the_steered_bisection_where_newton_has_no_slope():
+    """q = target = 2^-24 with ends 1-1.5: g' is exactly 0 in floating point; the solver
+    falls back to the plain rule instead of dividing by zero (found by hypothesis)."""
+    for build in (kernel, interpreted):
+        assert (build.level_for_abandon_rate(2.0 ** -24, 2.0 ** -24, 1.0, 1.5)
+                == _plain_bisection(2.0 ** -24, 2.0 ** -24, 1.0, 1.5))
+
+
 def test_the_steered_bisection_on_a_million_random_paces():
     """The compiled solver against the plain rule on 1,000,000 inputs like a campaign's
     (q 0.1%-100%, targets 0.1%-10%, 1-20 lines, the last level as the guess)."""

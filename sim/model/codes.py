@@ -29,11 +29,12 @@ COUNTED = ("bad_numbers", "outbound_connects", "gatekeeper_answers", "abandoned_
            "amd_hangups", "voicemails_heard", "silent_hangups", "no_answers",
            "cancelled_dials", "callbacks_received", "inbound_connects", "callbacks_missed",
            "callback_messages", "return_calls", "return_connects", "opt_outs",
-           "callbacks_held", "callbacks_after_campaign", "recorded_drops")
+           "callbacks_held", "callbacks_after_campaign", "recorded_drops",
+           "confused_inbound_connects", "confused_return_connects")
 (N_BAD, N_CONNECTS, N_GATEKEEPERS, N_ABANDONED, N_AMD_HANGUPS, N_HEARD, N_SILENT,
  N_NO_ANSWER, N_CANCELLED, N_CB_RECEIVED, N_INBOUND, N_CB_MISSED, N_CB_MESSAGES,
  N_RETURN_CALLS, N_RETURN_CONNECTS, N_OPT_OUTS, N_CB_HELD, N_CB_AFTER,
- N_RECORDED_DROPS) = range(len(COUNTED))
+ N_RECORDED_DROPS, N_CONFUSED_INBOUND, N_CONFUSED_RETURN) = range(len(COUNTED))
 # every counter of the summary, in its documented order
 COUNTERS = (
     "dials", "bad_numbers", "live_answers", "outbound_connects", "gatekeeper_answers",
@@ -42,9 +43,12 @@ COUNTERS = (
     "silent_misses", "callbacks_received", "inbound_connects", "callbacks_missed",
     "callback_messages", "return_calls", "return_connects", "opt_outs",
     "callbacks_held", "callbacks_after_campaign", "recorded_drops",
+    "confused_inbound_connects", "confused_return_connects",
 )
 
 # counted per segment and per time zone (breakdown.parquet), in this order
 BROKEN_DOWN = ("dials", "outbound_connects", "inbound_connects", "return_connects",
-               "voicemails_left", "opt_outs")
-B_DIALS, B_OUTBOUND, B_INBOUND, B_RETURN, B_VM_LEFT, B_OPT_OUTS = range(len(BROKEN_DOWN))
+               "voicemails_left", "opt_outs", "confused_inbound_connects",
+               "confused_return_connects")
+(B_DIALS, B_OUTBOUND, B_INBOUND, B_RETURN, B_VM_LEFT, B_OPT_OUTS, B_CONFUSED_INBOUND,
+ B_CONFUSED_RETURN) = range(len(BROKEN_DOWN))

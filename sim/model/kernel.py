@@ -96,6 +96,8 @@ N_OPT_OUTS = cython.declare(cython.int, codes.N_OPT_OUTS)
 N_CB_HELD = cython.declare(cython.int, codes.N_CB_HELD)
 N_CB_AFTER = cython.declare(cython.int, codes.N_CB_AFTER)
 N_RECORDED_DROPS = cython.declare(cython.int, codes.N_RECORDED_DROPS)
+N_CONFUSED_INBOUND = cython.declare(cython.int, codes.N_CONFUSED_INBOUND)
+N_CONFUSED_RETURN = cython.declare(cython.int, codes.N_CONFUSED_RETURN)
 B_N = cython.declare(cython.Py_ssize_t, len(codes.BROKEN_DOWN))
 B_DIALS = cython.declare(cython.Py_ssize_t, codes.B_DIALS)
 B_OUTBOUND = cython.declare(cython.Py_ssize_t, codes.B_OUTBOUND)
@@ -103,6 +105,8 @@ B_INBOUND = cython.declare(cython.Py_ssize_t, codes.B_INBOUND)
 B_RETURN = cython.declare(cython.Py_ssize_t, codes.B_RETURN)
 B_VM_LEFT = cython.declare(cython.Py_ssize_t, codes.B_VM_LEFT)
 B_OPT_OUTS = cython.declare(cython.Py_ssize_t, codes.B_OPT_OUTS)
+B_CONFUSED_INBOUND = cython.declare(cython.Py_ssize_t, codes.B_CONFUSED_INBOUND)
+B_CONFUSED_RETURN = cython.declare(cython.Py_ssize_t, codes.B_CONFUSED_RETURN)
 OUTCOME_NAMES = codes.OUTCOME_NAMES
 
 N_PURPOSES = cython.declare(cython.Py_ssize_t, _N_PURPOSES)
@@ -126,6 +130,7 @@ C_OPT = cython.declare(cython.Py_ssize_t, COL["opt_out"])
 C_RESEARCH = cython.declare(cython.Py_ssize_t, COL["research_s"])
 C_SETUP = cython.declare(cython.Py_ssize_t, COL["connect_setup_s"])
 C_FOLLOW = cython.declare(cython.Py_ssize_t, COL["follow_up"])
+C_GENUINE = cython.declare(cython.Py_ssize_t, COL["genuine"])
 
 
 @cython.cfunc
@@ -260,6 +265,8 @@ def level_for_abandon_rate(q: cython.double, target: cython.double, low: cython.
         power = exp(n * log_base)
         gap = (1.0 - power) - slope * n
         g_slope = -power * log_base - slope
+        if not (g_slope < 0 or g_slope > 0):  # flat (or not a number): no Newton step
+            return bisect_level(q, target, low, high)
         delta = gap / g_slope
         if gap > 0:  # keep a bracket: the root is above n
             lo = n
@@ -760,6 +767,11 @@ class Kernel:
     beep_wait_s: cython.double
     message_length_s: cython.double[::1]  # per segment
     callback_mult: cython.double[::1]  # per message: its callback multiplier
+    # per message: the share of its callbacks from interest (the rest are confused or
+    # annoyed callers); with any share under 1, the message left at each (p, attempt)
+    genuine_on: cython.bint
+    genuine_share: cython.double[::1]
+    message_at: cython.schar[::1]
     recorded_drop_s: cython.double  # line time of the recorded drops
     p_listen: cython.double
     p_callback: cython.double
@@ -892,6 +904,10 @@ class Kernel:
         self.beep_wait_s = vm.beep_wait_s
         self.message_length_s = array("d", plan.message_length_s)
         self.callback_mult = array("d", plan.callback_mult or (1.0,))
+        self.genuine_share = array("d", plan.genuine_share or (1.0,))
+        self.genuine_on = any(share < 1.0 for share in plan.genuine_share)
+        # -1: no message left at that attempt (message ids fit: at most 100 messages)
+        self.message_at = array("b", [-1]) * (self.n * self.n_att if self.genuine_on else 1)
         self.recorded_drop_s = 0.0
         self.p_listen, self.p_callback = cb.p_listen, cb.p_callback
         self.repeat_message_mult = cb.repeat_message_mult
@@ -1541,6 +1557,8 @@ class Kernel:
         if self.d(p, a, C_OPT) < risk:
             self.opt_out(p)
             return 0
+        if self.genuine_on:
+            self.message_at[p * self.n_att + a] = message
         slot: cython.Py_ssize_t = p * self.n_messages + message
         earlier: cython.Py_ssize_t = self.heard[slot]
         self.heard[slot] = earlier + 1
@@ -1555,6 +1573,21 @@ class Kernel:
     def opt_out_risk(self, p: cython.Py_ssize_t, base: cython.double) -> cython.double:
         """A touch's do-not-call risk, growing with every earlier touch."""
         return base * self.opt_out_growth ** self.touches[p]
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def count_if_confused(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, counter: cython.int,
+                          tallied: cython.Py_ssize_t, g: cython.Py_ssize_t) -> cython.int:
+        """A conversation with a prospect who called back about the message left at
+        attempt ``a``: counted under ``counter`` when the caller was confused or annoyed,
+        not interested (the message's genuine share decides, on its own draw)."""
+        message: cython.int = self.message_at[p * self.n_att + a]
+        if message >= 0 and self.d(p, a, C_GENUINE) >= self.genuine_share[message]:
+            self.counts[counter] += 1
+            self.tally(p, tallied)
+            if self.grouped:
+                self.by_group[g * B_N + tallied] += 1
+        return 0
 
     @cython.cfunc
     @cython.exceptval(-1)
@@ -1970,6 +2003,8 @@ def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.d
     k.tally(p, B_INBOUND)
     if k.grouped:
         k.by_group[g * B_N + B_INBOUND] += 1
+    if k.genuine_on:
+        k.count_if_confused(p, a, N_CONFUSED_INBOUND, B_CONFUSED_INBOUND, g)
     k.connects_by_hour[_hour_of(start)] += 1
     k.reached(p)
     k.log_other(r, p, a, start, "inbound", "inbound_connect", talk, talk + wrap)
@@ -2007,6 +2042,8 @@ def return_call(k: Kernel, r: cython.Py_ssize_t, item: tuple, w_end: cython.doub
         k.tally(p, B_RETURN)
         if k.grouped:
             k.by_group[g * B_N + B_RETURN] += 1
+        if k.genuine_on:
+            k.count_if_confused(p, a, N_CONFUSED_RETURN, B_CONFUSED_RETURN, g)
         k.connects_by_hour[_hour_of(start)] += 1
         k.reached(p)
         k.log_other(r, p, a, start, "return", "return_connect", talk, setup + ring + talk + wrap)

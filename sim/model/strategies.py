@@ -112,6 +112,7 @@ class VoicemailPlan:
     live_drop: tuple[bool, ...]  # per segment
     message_length_s: tuple[float, ...]  # per segment
     callback_mult: tuple[float, ...]  # per message id
+    genuine_share: tuple[float, ...] = ()  # per message id: share of its callbacks from interest
 
 
 def voicemail_plan(scenario, name: str) -> VoicemailPlan:
@@ -150,4 +151,6 @@ def voicemail_plan(scenario, name: str) -> VoicemailPlan:
         message_length_s=tuple(float(c.message_length_s or spec.message_length_s
                                      or vm.message_length_s) for c in per_segment),
         callback_mult=tuple(float(mults.get(label, 1.0)) for label in labels),
+        genuine_share=tuple(float((spec.genuine_callback_share_by_message or {}).get(label, 1.0))
+                            for label in labels),
     )

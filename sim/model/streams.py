@@ -47,6 +47,7 @@ ATTEMPT_PURPOSES = (
     "research_s",
     "connect_setup_s",
     "follow_up",  # uniform: does a connect leave the prospect on the list?
+    "genuine",  # uniform: is a message's callback (or the return call to it) from interest?
 )
 COL = {name: i for i, name in enumerate(ATTEMPT_PURPOSES)}
 N_PURPOSES = len(ATTEMPT_PURPOSES)

@@ -602,6 +602,10 @@ class StrategySpec(Strict):
     callback_mult_by_message: dict[Label, Annotated[float, Field(ge=0, le=100)]] | None = Field(
         None, description="a message's callback multiplier by its label (e.g. {A = 2.0}: "
         "a stronger reason to call back); unlisted messages 1")
+    genuine_callback_share_by_message: dict[Label, Probability] | None = Field(
+        None, description="the share of a message's callbacks (and return calls to them) that "
+        "come from interest; the rest are confused or annoyed callers, a conversation that "
+        "books no meeting (e.g. {A = 0.67}); unlisted messages 1")
     by_segment: dict[Label, Label] | None = Field(
         None, description="a strategy per list segment, by name (e.g. {cold = \"never\", "
         "warm = \"always\"}); segments not listed follow this entry's own kind")
@@ -839,13 +843,15 @@ class Scenario(Strict):
                     raise ValueError(f"strategies: {spec.name!r}: by_segment leaves out "
                                      f"{', '.join(missing)}: name them, or give the entry a "
                                      "kind for the rest")
-            if spec.callback_mult_by_message:
+            for key in ("callback_mult_by_message", "genuine_callback_share_by_message"):
+                if not getattr(spec, key):
+                    continue
                 known = set(spec.message_names())
                 for target in (spec.by_segment or {}).values():
                     known |= set(by_name[target].message_names())
-                unknown = sorted(set(spec.callback_mult_by_message) - known)
+                unknown = sorted(set(getattr(spec, key)) - known)
                 if unknown:
-                    raise ValueError(f"strategies: {spec.name!r}: callback_mult_by_message: "
+                    raise ValueError(f"strategies: {spec.name!r}: {key}: "
                                      f"no message {unknown[0]!r}; its messages: "
                                      f"{', '.join(sorted(known)) or 'none'}")
         return self
