@@ -51,6 +51,20 @@ ATTEMPT_PURPOSES = (
 COL = {name: i for i, name in enumerate(ATTEMPT_PURPOSES)}
 N_PURPOSES = len(ATTEMPT_PURPOSES)
 
+# Per (prospect, attempt) purposes of the other channels (email and text touches placed
+# after that attempt), in a table of their own made only when a scenario uses them:
+# the table above, its columns and its values are the same with or without them.
+CHANNEL_PURPOSES = (
+    "email_reply",  # uniform: does the prospect reply to the email?
+    "email_reply_delay_s",
+    "email_opt_out",  # uniform: does the email end in do-not-contact?
+    "text_reply",  # uniform: does the prospect reply to the text?
+    "text_reply_delay_s",
+    "text_opt_out",  # uniform: does the text end in do-not-contact?
+)
+CHANNEL_COL = {name: i for i, name in enumerate(CHANNEL_PURPOSES)}
+N_CHANNEL_PURPOSES = len(CHANNEL_PURPOSES)
+
 
 def stream_key(name: str) -> int:
     """Stable 32-bit key for a purpose name (crc32: same on every machine and Python)."""
@@ -88,6 +102,11 @@ class World:
     voicemail_line: np.ndarray  # uniform per prospect: its line has a box if below p_voicemail_box
     habit_shift_h: np.ndarray  # int16 per prospect: its availability profile, shifted by hours
     time_zone: np.ndarray  # int16 per prospect: index into prospects.time_zones
+    # the other channels (scenario.channels): None unless a scenario uses them
+    channel_draws: "DrawTable | None" = None
+    channel_address: np.ndarray | None = None  # uint8 per prospect: bit 1 email, bit 2 text
+    second_number: np.ndarray | None = None  # uint8 per prospect: 1 = it has a second number
+    voicemail_line_2: np.ndarray | None = None  # uniform per prospect: the second line's box
 
 
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
@@ -131,7 +150,7 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
     del sigma
     np.exp(propensity, out=propensity)  # log-normal with mean 1
 
-    return World(
+    world = World(
         seed=seed,
         replication=replication,
         draws=draws,
@@ -148,6 +167,22 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         habit_shift_h=np.rint(scenario.prospects.habit_spread_h * named_rng(
             seed, replication, "habit_shift").standard_normal(n)).astype(np.int16),
     )
+    if scenario.channels.used():
+        _channel_world(world, scenario, seed, replication, n)
+    return world
+
+
+def _channel_world(world: World, scenario: Scenario, seed: int, replication: int, n: int) -> None:
+    """The other channels' per-prospect draws (each a stream of its own name) and the
+    per-attempt table of their touches."""
+    ch = scenario.channels
+    world.channel_draws = DrawTable(scenario, seed, replication, CHANNEL_PURPOSES)
+    email = named_rng(seed, replication, "email_address").random(n) < ch.email.share_reachable
+    text = named_rng(seed, replication, "text_address").random(n) < ch.text.share_reachable
+    world.channel_address = (email.astype(np.uint8) | (text.astype(np.uint8) << 1))
+    world.second_number = (named_rng(seed, replication, "second_number").random(n)
+                           < ch.second_number.share).astype(np.uint8)
+    world.voicemail_line_2 = named_rng(seed, replication, "voicemail_box_line_2").random(n)
 
 
 class DrawTable:
@@ -163,10 +198,12 @@ class DrawTable:
 
     BLOCK = 4096  # prospects drawn at least at a time
 
-    def __init__(self, scenario: Scenario, seed: int, replication: int):
+    def __init__(self, scenario: Scenario, seed: int, replication: int,
+                 purposes: tuple[str, ...] = ATTEMPT_PURPOSES):
         self.count = scenario.prospects.count
         self.attempts = scenario.cadence.max_attempts
-        self._array = np.empty((0, self.attempts, N_PURPOSES), dtype=np.float32)
+        self.width = len(purposes)
+        self._array = np.empty((0, self.attempts, self.width), dtype=np.float32)
         self.drawn = 0
         dists = {
             "ring_delay_s": scenario.dialer.ring_delay_s,
@@ -178,12 +215,15 @@ class DrawTable:
             "inbound_talk_s": scenario.conversation.inbound_talk_s,
             "research_s": scenario.team.research_s,
             "connect_setup_s": scenario.dialer.connect_setup_s,
+            "email_reply_delay_s": scenario.channels.email.reply_delay_h,  # hours
+            "text_reply_delay_s": scenario.channels.text.reply_delay_h,  # hours
         }
+        hours = ("callback_delay_s", "email_reply_delay_s", "text_reply_delay_s")
         # (column, attempt, distribution or None for a uniform, scale, generator)
         self._streams = [
-            (col, attempt, dists.get(name), 3600.0 if name == "callback_delay_s" else 1.0,
+            (col, attempt, dists.get(name), 3600.0 if name in hours else 1.0,
              named_rng(seed, replication, name, attempt))
-            for name, col in COL.items() for attempt in range(self.attempts)
+            for col, name in enumerate(purposes) for attempt in range(self.attempts)
         ]
 
     def ensure(self, count: int) -> None:
@@ -192,7 +232,7 @@ class DrawTable:
         if count <= self.drawn:
             return
         new_drawn = min(self.count, max(count, self.drawn + self.BLOCK, 2 * self.drawn))
-        grown = np.empty((new_drawn, self.attempts, N_PURPOSES), dtype=np.float32)
+        grown = np.empty((new_drawn, self.attempts, self.width), dtype=np.float32)
         grown[:self.drawn] = self._array[:self.drawn]
         size = new_drawn - self.drawn
         for col, attempt, dist, scale, rng in self._streams:
