@@ -1463,8 +1463,12 @@ class Kernel:
                 self.counts[N_CANCELLED] += 1
             self.silent_miss(p, a, outcome, t)
             if (outcome == O_ABANDONED or outcome == O_AMD_HANGUP) and self.embargo_after_abandon_s:
+                if self.two_numbers:
+                    self.number_rule(p, outcome)
                 self.requeue(p, t, self.embargo_after_abandon_s)
                 return 0
+        if self.two_numbers:  # (after the dial's effects, which act on the number dialled)
+            self.number_rule(p, outcome)
         self.requeue(p, t, -1.0)
         return 0
 
@@ -1703,29 +1707,14 @@ class Kernel:
     @cython.exceptval(-1)
     def channels_after(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, outcome: cython.int,
                        t: cython.double) -> cython.int:
-        """After a dial resolved at ``t``: the number rule (which number the next dial
-        tries) and the touches the cadence places."""
-        line: cython.Py_ssize_t
+        """After a dial resolved at ``t``: dials to second numbers counted, and the
+        touches the cadence places."""
         k: cython.Py_ssize_t
         when: cython.double
-        if self.two_numbers:
-            line = self.line_of[p]
-            if line:
-                self.counts[N_SECOND_DIALS] += 1
-                if outcome == O_CONNECT:
-                    self.counts[N_SECOND_CONNECTS] += 1
+        if self.two_numbers and self.line_of[p]:
+            self.counts[N_SECOND_DIALS] += 1
             if outcome == O_CONNECT:
-                if self.line_misses[p] > 0:
-                    self.line_misses[p] = 0
-            elif self.has_second[p] and self.line_misses[p] >= 0:
-                if outcome == O_BAD and line == 0:  # the first number is dead: the second only
-                    self.line_of[p] = 1
-                    self.line_misses[p] = -1
-                else:
-                    self.line_misses[p] += 1
-                    if self.line_misses[p] >= self.switch_after:
-                        self.line_of[p] = 1 - line
-                        self.line_misses[p] = 0
+                self.counts[N_SECOND_CONNECTS] += 1
         if self.touches_on:
             for k in range(2):
                 if self.touch_wanted(p, a, outcome, k):
@@ -1734,6 +1723,27 @@ class Kernel:
                     if when < self.end_s:  # (a touch due after the last day is not sent)
                         self.env.timeout(max(when - self.env.now, 0.0)).callbacks.append(
                             _TouchDue(self, p, a, k))
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def number_rule(self, p: cython.Py_ssize_t, outcome: cython.int) -> cython.int:
+        """Which number ``p``'s next dial tries: the other one after ``switch_after``
+        dials in a row on one number that did not reach the prospect; after a dead
+        first number, the second for good."""
+        line: cython.Py_ssize_t = self.line_of[p]
+        if outcome == O_CONNECT:
+            if self.line_misses[p] > 0:
+                self.line_misses[p] = 0
+        elif self.has_second[p] and self.line_misses[p] >= 0:
+            if outcome == O_BAD and line == 0:  # the first number is dead: the second only
+                self.line_of[p] = 1
+                self.line_misses[p] = -1
+            else:
+                self.line_misses[p] += 1
+                if self.line_misses[p] >= self.switch_after:
+                    self.line_of[p] = 1 - line
+                    self.line_misses[p] = 0
         return 0
 
     @cython.cfunc
