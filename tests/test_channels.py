@@ -229,3 +229,19 @@ def test_second_number_has_its_own_voicemail_box():
     assert "voicemail_left" in by_number[1] and "no_answer" not in by_number[1]
     assert "no_answer" in by_number[2]
     assert not by_number[2] & {"voicemail_left", "voicemail_silent"}
+
+
+def test_the_call_email_text_scenario_keeps_reps_busy():
+    """scenarios/call_email_text.toml sizes its list so reps are idle under 5% of paid
+    time, and every channel it describes is used."""
+    from sim.scenario.schema import load_scenario
+
+    from .conftest import SCENARIOS
+
+    scenario = load_scenario(SCENARIOS / "call_email_text.toml")
+    for replication in (0, 1):
+        for strategy in ("never", "always"):
+            m, *_ = run_campaign(scenario, strategy, replication=replication)
+            assert m["idle_hours"] < 0.05 * m["rep_hours"], (strategy, m["idle_hours"])
+            assert m["emails_sent"] and m["texts_sent"] and m["second_number_dials"]
+            assert m["email_reply_connects"] + m["text_reply_connects"] > 0
