@@ -245,3 +245,17 @@ def test_the_call_email_text_scenario_keeps_reps_busy():
             assert m["idle_hours"] < 0.05 * m["rep_hours"], (strategy, m["idle_hours"])
             assert m["emails_sent"] and m["texts_sent"] and m["second_number_dials"]
             assert m["email_reply_connects"] + m["text_reply_connects"] > 0
+
+
+def test_a_reply_on_hold_keeps_its_channel():
+    """A reply that waits on hold for a free rep (callbacks.hold_s) is still counted
+    as a reply conversation, not a callback: with no message and no 'who called me?'
+    callbacks, every inbound connect is a reply."""
+    scenario = make_scenario("calendar.days=4", "channels.email.after_silent_miss=true",
+                             "channels.email.p_reply=0.3", "channels.text.after_attempts=[2]",
+                             "channels.text.p_reply=0.3", "callbacks.p_callback_missed_call=0",
+                             "callbacks.hold_s=900")
+    m, *_ = run_campaign(scenario, "never")
+    assert m["callbacks_held"] > 0
+    assert m["callback_connects"] == 0
+    assert m["email_reply_connects"] > 0 and m["text_reply_connects"] > 0
