@@ -178,3 +178,66 @@ def test_docs_list_every_map_column():
             continue
         shown = name.replace("connects_per_rep_hour", "<objective>")
         assert f"`{shown}`" in doc or f"`{shown}`," in doc, name
+
+
+def _rows(values: dict[str, list[float]], abandon: dict[str, list[float]] | None = None):
+    import pyarrow as pa
+
+    rows = []
+    for name, xs in values.items():
+        for i, x in enumerate(xs):
+            rows.append({"strategy": name, "replication": i, "connects_per_rep_hour": x,
+                         "abandon_rate_with_amd": (abandon or {}).get(name, [0.0] * len(xs))[i]})
+    return pa.Table.from_pylist(rows)
+
+
+def test_a_map_point_is_labelled_by_the_verdict_of_dialsim_run():
+    """One definition of the winner: with four strategies the verdict widens each paired
+    interval (Bonferroni over three one-sided claims: 96.7%), so a best whose 95% margin
+    over the runner-up excludes 0 but whose 96.7% margin does not is a tie on the map, as
+    in a run."""
+    from sim.analysis.compare import decide
+    from sim.analysis.stats import paired_difference, t_quantile
+    from sim.experiment.decision_map import judge
+
+    rng = np.random.default_rng(7)
+    n = 10
+    noise = rng.normal(size=n)
+    noise = (noise - noise.mean()) / noise.std(ddof=1)
+    # differences best - runner-up with t = 2.4: between t(95%, 9) = 2.26 and t(96.7%, 9) = 2.51
+    assert t_quantile(0.95, n - 1) < 2.4 < t_quantile(1 - 0.1 / 3, n - 1)
+    diff = 1.0 + noise * math.sqrt(n) / 2.4
+    base = 10 + rng.normal(size=n)
+    rows = _rows({"never": list(base - diff), "always": list(base), "rotate": list(base - 5),
+                  "first_only": list(base - 6)})
+    strategies = ("never", "always", "rotate", "first_only")
+    assert paired_difference(base, base - diff).excludes_zero()  # the old top-two test: a winner
+    point = judge(rows, strategies, Objective())
+    verdict = decide(rows, strategies)
+    assert not verdict.separated and verdict.best == "always"
+    assert point["label"] == TIE and point["winner"] == "always" and point["runner_up"] == "never"
+    # two strategies: the same data separate them (95% = the verdict's level)
+    two = judge(_rows({"never": list(base - diff), "always": list(base)}), ("never", "always"),
+                Objective())
+    assert two["label"] == "always"
+
+
+def test_a_map_cap_is_judged_as_a_constraints_cap():
+    """--max-abandon on a map is the [constraints] check: the high end of the 95% interval."""
+    from sim.analysis.constraints import Check
+    from sim.analysis.stats import t_interval
+    from sim.experiment.decision_map import judge
+
+    abandon = {"fast": [0.025, 0.029, 0.031, 0.027], "slow": [0.0] * 4}
+    rows = _rows({"fast": [12.0, 12.1, 11.9, 12.2], "slow": [10.0, 10.1, 9.9, 10.0]}, abandon)
+    high = t_interval(abandon["fast"]).high
+    assert 0.029 < high  # the mean (2.8%) is under a 2.9% cap, the high end is not
+    point = judge(rows, ("fast", "slow"), Objective(constraints=tuple(max_abandon(0.029))))
+    assert point["label"] == "slow" and point["compliant"] == {"fast": False, "slow": True}
+    check = max_abandon(0.029)[0].check(abandon["fast"])
+    assert isinstance(check, Check) and not check.complies
+    roomy = judge(rows, ("fast", "slow"), Objective(constraints=tuple(max_abandon(high + 1e-9))))
+    assert roomy["label"] == "fast"
+    # the base scenario's own [constraints] count on a map too, as in a run or a sweep
+    capped = judge(rows, ("fast", "slow"), Objective(), {"constraints": {"max_abandon_rate": 0.029, "abandon_window": "campaign"}})
+    assert capped["label"] == "slow"

@@ -209,9 +209,32 @@ def _plain_bisection(q, target, low, high):
 
 
 @settings(max_examples=3000, deadline=None)
-@given(q=st.floats(1e-6, 1.0), target=st.floats(1e-6, 0.5),
-       high=st.sampled_from([2.0, 3.0, 5.0, 8.0, 20.0]))
-def test_the_fast_bisection_is_the_plain_one(q, target, high):
-    """Same level to the last bit: the estimate only decides steps it cannot get wrong."""
+@given(q=st.floats(1e-9, 1.0), target=st.floats(1e-9, 0.9),
+       low=st.sampled_from([1.0, 1.0, 2.0, 1.25, 1.7]),
+       span=st.sampled_from([0.5, 1.0, 2.0, 4.0, 7.0, 19.0, 99.0, 160.3]),
+       guess=st.one_of(st.none(), st.floats(0.0, 1.0)))
+def test_the_steered_bisection_is_the_plain_one(q, target, low, span, guess):
+    """Same level to the last bit: the root decides only the steps it cannot get wrong,
+    from any last level (``guess``), with whole-number ends (the skipped steps) or not,
+    and where (1-q)^n underflows (q near 1, 160 lines)."""
+    high = low + span
+    start = math.nan if guess is None else low + guess * span
+    want = _plain_bisection(q, target, low, high)
     for build in (kernel, interpreted):
-        assert build.level_for_abandon_rate(q, target, 1.0, high) == _plain_bisection(q, target, 1.0, high)
+        assert build.level_for_abandon_rate(q, target, low, high, start) == want
+        assert build.bisect_level(q, target, low, high) == want
+
+
+def test_the_steered_bisection_on_a_million_random_paces():
+    """The compiled solver against the plain rule on 1,000,000 inputs like a campaign's
+    (q 0.1%-100%, targets 0.1%-10%, 1-20 lines, the last level as the guess)."""
+    rng = np.random.default_rng(11)
+    n = 1_000_000
+    q = 10 ** rng.uniform(-3, 0, n)
+    target = 10 ** rng.uniform(-3, -1, n)
+    high = rng.choice([2.0, 3.0, 5.0, 8.0, 20.0], n)
+    guess = 1.0 + (high - 1.0) * rng.random(n)
+    fast = np.array([kernel.level_for_abandon_rate(*args)
+                     for args in zip(q, target, np.ones(n), high, guess)])
+    plain = np.array([kernel.bisect_level(*args) for args in zip(q, target, np.ones(n), high)])
+    assert np.array_equal(fast, plain)

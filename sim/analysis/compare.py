@@ -305,20 +305,30 @@ def headline_verdict(summary: pa.Table, strategies: Sequence[str]) -> Verdict:
 
 
 def decide(summary: pa.Table, strategies: Sequence[str], scenario=None,
-           timeline: pa.Table | None = None, metric: str = HEADLINE) -> Verdict:
+           timeline: pa.Table | None = None, metric: str = HEADLINE,
+           constraints: Sequence = ()) -> Verdict:
     """THE verdict: best on ``metric`` among the strategies that hold ``scenario``'s caps.
 
     ``scenario`` (a Scenario or its resolved dict) brings the ``[constraints]``;
     ``timeline`` is needed for per-day and 30-day abandon windows (see
-    :func:`sim.analysis.constraints.violations`). Without a scenario, or with no
-    caps, every strategy is in the race.
+    :func:`sim.analysis.constraints.violations`). ``constraints`` adds caps given
+    outside the scenario (``--max-abandon`` of map and optimise: objects with
+    ``metric``, ``check(values) -> Check`` and ``describe()``, see
+    :mod:`sim.analysis.objective`). Without any caps every strategy is in the race.
     """
     if metric not in summary.column_names:  # a derived metric: meetings, value (economics)
         from sim.analysis.economics import with_economics
 
         summary = with_economics(summary, scenario)
     values = values_by_strategy(summary, metric, strategies)
-    if scenario is None or not describe_caps(scenario):
+    caps = [describe_caps(scenario)] if scenario is not None and describe_caps(scenario) else []
+    if not caps and not constraints:
         return verdict(values, metric)
-    compliance = violations(summary, scenario, timeline, strategies)
-    return verdict(values, metric, compliance=compliance, caps=describe_caps(scenario))
+    compliance = (violations(summary, scenario, timeline, strategies) if caps
+                  else {name: Compliance(name, ()) for name in strategies})
+    for constraint in constraints:
+        capped = values_by_strategy(summary, constraint.metric, strategies)
+        compliance = {name: Compliance(name, (*c.checks, constraint.check(capped[name])))
+                      for name, c in compliance.items()}
+        caps.append(constraint.describe())
+    return verdict(values, metric, compliance=compliance, caps=", ".join(caps))

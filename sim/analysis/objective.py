@@ -41,22 +41,26 @@ class Constraint(Protocol):
 @dataclass(frozen=True)
 class MaxUpperBound:
     """The high end of the 95% t interval of ``metric`` over replications must be at
-    most ``limit``: a cap held with confidence. Every replication exactly at or under
-    the limit with no spread (a power dialer never abandons) holds it too."""
+    most ``limit``: a cap held with confidence, judged exactly as a ``[constraints]``
+    cap is (:class:`sim.analysis.constraints.Check`)."""
 
     metric: str
     limit: float
     name: str = ""
+    label: str = ""  # what is capped, in words (default: the metric's name)
 
-    def ok(self, rows: dict[str, np.ndarray]) -> bool:
+    def check(self, values) -> "Check":
+        """The cap applied to one strategy's values (one per replication)."""
+        from sim.analysis.constraints import Check
         from sim.analysis.stats import t_interval
 
-        values = np.asarray(rows[self.metric], dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size == 0 or (values.max() <= self.limit and values.min() == values.max()):
-            return True
-        high = t_interval(values.tolist()).high
-        return bool(math.isfinite(high) and high <= self.limit)
+        values = np.asarray(values, dtype=float)
+        return Check(self.name or self.metric, self.label or self.metric.replace("_", " "),
+                     float(self.limit),
+                     t_interval(values[np.isfinite(values)].tolist()), True)
+
+    def ok(self, rows: dict[str, np.ndarray]) -> bool:
+        return self.check(rows[self.metric]).complies
 
     def describe(self) -> str:
         return f"{self.metric} <= {self.limit:g} (high end of its 95% interval)"
@@ -68,7 +72,8 @@ def max_abandon(limit: float | None, option: str = "--max-abandon") -> list[MaxU
         return []
     if not 0 <= limit <= 1:
         raise UserError(f"{option} {limit:g}: must be a fraction between 0 and 1 (0.03 = 3%)")
-    return [MaxUpperBound("abandon_rate_with_amd", limit, "abandon")]
+    return [MaxUpperBound("abandon_rate_with_amd", limit, "abandon",
+                          "abandon rate with AMD (campaign)")]
 
 
 @dataclass(frozen=True)

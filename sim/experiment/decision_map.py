@@ -33,7 +33,8 @@ import numpy as np
 import pyarrow as pa
 
 from sim.analysis.objective import Objective
-from sim.analysis.stats import paired_difference, t_interval
+from sim.analysis.compare import decide
+from sim.analysis.stats import t_interval
 from sim.errors import UserError
 from sim.experiment.designs import (
     Base,
@@ -147,23 +148,29 @@ class PointResult:
     margin: tuple[float, float, float]  # mean, low, high
 
 
-def judge(rows: pa.Table, strategies: tuple[str, ...], objective: Objective) -> dict:
-    """The label of one point from its summary rows: best compliant strategy, or tie/none."""
+def judge(rows: pa.Table, strategies: tuple[str, ...], objective: Objective,
+          scenario=None) -> dict:
+    """The label of one point from its summary rows: the verdict of
+    :func:`sim.analysis.compare.decide` (as ``dialsim run`` and sweeps give it) on the
+    objective, under the scenario's ``[constraints]`` and the objective's caps: the
+    winner, "tie" when the verdict cannot separate it from another strategy that
+    complies, "none" when none complies."""
     per = {metric: values_by_strategy(rows, metric, strategies) for metric in objective.metrics()}
-    values = per[objective.metric]
-    intervals = {s: t_interval(values[s]) for s in strategies}
-    compliant = {s: objective.compliant({m: per[m][s] for m in per}) for s in strategies}
-    allowed = [s for s in strategies if compliant[s]]
-    ranked = sorted(allowed, key=lambda s: (-np.nan_to_num(intervals[s].mean, nan=-np.inf),
-                                            strategies.index(s)))
-    winner = ranked[0] if ranked else None
-    runner = ranked[1] if len(ranked) > 1 else None
+    verdict = decide(rows, strategies, scenario, metric=objective.metric,
+                     constraints=objective.constraints)
+    intervals = {s: t_interval(per[objective.metric][s]) for s in strategies}
+    compliant = {s: s not in verdict.breaking for s in strategies}
+    winner = verdict.best
+    ranked = sorted((s for s in strategies if compliant[s] and s != winner),
+                    key=lambda s: (-np.nan_to_num(intervals[s].mean, nan=-np.inf),
+                                   strategies.index(s)))
+    runner = ranked[0] if winner is not None and ranked else None
     margin = (math.nan, math.nan, math.nan)
     label = NONE if winner is None else winner
     if runner is not None:
-        diff = paired_difference(values[winner], values[runner])
-        margin = (diff.mean, diff.low, diff.high)
-        if not diff.excludes_zero():
+        gap = verdict.gaps[runner]
+        margin = (gap.mean, gap.low, gap.high)
+        if not verdict.separated:
             label = TIE
     return {"means": {s: intervals[s].mean for s in strategies},
             "half_widths": {s: intervals[s].half_width for s in strategies},
@@ -234,9 +241,8 @@ def run_map(plan: MapPlan, out_dir: Path, executor, *, restart: bool = False, ru
                 outcome.status = "failed"
                 break
             for point, (i, j) in zip(sweep.points, todo):
-                rows = point_rows(folder, point.point_id,
-                                  ["strategy", "replication", *plan.objective.metrics()])
-                verdict = judge(rows, plan.base.strategies, plan.objective)
+                rows = point_rows(folder, point.point_id, None)  # every cap's columns
+                verdict = judge(rows, plan.base.strategies, plan.objective, plan.base.resolved)
                 outcome.points[(i, j)] = PointResult(i, j, k, point.values, **verdict)
             if k == plan.depth:
                 outcome.status = "complete"

@@ -33,7 +33,7 @@ from sim.experiment.sweep.spec import _lookup_problem, _value_at
 from sim.scenario.schema import Scenario, load_scenario
 from sim.store.results import MANIFEST
 
-
+from sim.analysis.compare import values_by_strategy  # noqa: F401 (re-exported)
 @dataclass(frozen=True)
 class Range:
     """One varied key: ``low`` to ``high`` on a linear or log scale."""
@@ -188,22 +188,10 @@ def first_invalid(sweep: Sweep, option: str) -> None:
                             f"{point.error}; narrow the range")
 
 
-def point_rows(out_dir: Path, point_id: int, columns: list[str]) -> pa.Table:
-    """The summary rows of one finished point (one row per strategy x replication)."""
+def point_rows(out_dir: Path, point_id: int, columns: list[str] | None) -> pa.Table:
+    """The summary rows of one finished point (one row per strategy x replication;
+    ``columns=None``: all of them)."""
     return pq.read_table(point_path(out_dir, point_id), columns=columns)
-
-
-def values_by_strategy(table: pa.Table, metric: str, strategies: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """``metric`` per strategy in replication order (the pairing of common random numbers)."""
-    strategy = np.asarray(table.column("strategy").to_pylist(), dtype=object)
-    replication = table.column("replication").to_numpy()
-    values = table.column(metric).to_numpy(zero_copy_only=False).astype(float)
-    out = {}
-    for name in strategies:
-        index = np.flatnonzero(strategy == name)
-        index = index[np.argsort(replication[index], kind="stable")]
-        out[name] = values[index]
-    return out
 
 
 def check_results_dir(out_dir: Path, kind: str, restart: bool) -> None:

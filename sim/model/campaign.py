@@ -173,7 +173,8 @@ class Campaign:
         rep_hours = self.reps * self.days * self.paid_per_day_s / 3600.0
         connects = c["outbound_connects"] + c["inbound_connects"] + c["return_connects"]
         live = c["live_answers"]
-        reached = [a for a in self.reached_at_attempt if a]
+        reached_at = np.frombuffer(self.reached_at_attempt, dtype=np.int16)
+        reached = reached_at[reached_at != 0]
         out = dict(c)
         out.update(
             connects=connects,
@@ -185,9 +186,10 @@ class Campaign:
             abandon_rate_with_amd=((c["abandoned_calls"] + c["amd_hangups"])
                                    / (live + c["amd_hangups"]))
             if (live + c["amd_hangups"]) else 0.0,
-            prospects_reached=len(reached),
-            mean_attempts_to_reach=(sum(reached) / len(reached)) if reached else math.nan,
-            prospects_dialled=sum(1 for a in self.attempts if a),
+            prospects_reached=int(reached.size),
+            mean_attempts_to_reach=(int(reached.sum(dtype=np.int64)) / reached.size
+                                    if reached.size else math.nan),
+            prospects_dialled=int(np.count_nonzero(np.frombuffer(self.attempts, dtype=np.int16))),
             prospects_exhausted=self.status.count(EXHAUSTED),
             prospects_remaining=self.status.count(ACTIVE),
             overtime_hours=self.kernel.overtime() / 3600.0,

@@ -35,9 +35,9 @@ import cython
 import simpy
 
 if cython.compiled:  # C's floor and exp: math.floor would be a Python call returning an int
-    from cython.cimports.libc.math import NAN, exp, floor, pow, sqrt
+    from cython.cimports.libc.math import NAN, exp, floor, ldexp, log, log2, pow
 else:  # for a base >= 0, math.pow is C's pow, as Python's ** is
-    from math import exp, floor, pow, sqrt, nan as NAN
+    from math import exp, floor, ldexp, log, log2, pow, nan as NAN
 
 from sim.model import codes
 from sim.model.streams import COL
@@ -249,48 +249,112 @@ def expected_abandon_rate(q: cython.double, level: cython.double) -> cython.doub
     return max(0.0, 1.0 - (1.0 - pow(1.0 - q, level)) / (level * q))  # >= 0 despite rounding
 
 
+BISECTION_STEPS = cython.declare(cython.int, 40)
+LATTICE_MAX_LEVEL = cython.declare(cython.double, 4096.0)  # 12 + 40 bits: exact in a double
+ROUNDING_SAFETY = cython.declare(cython.double, 8.0)
+
+
 @cython.ccall
 def level_for_abandon_rate(q: cython.double, target: cython.double, low: cython.double,
-                           high: cython.double) -> cython.double:
+                           high: cython.double, guess: cython.double = NAN) -> cython.double:
     """The level in [low, high] whose expected abandon rate is ``target``: 40 steps of
-    bisection, each keeping the half where ``expected_abandon_rate(q, mid) < target``.
+    bisection, each keeping the half where ``expected_abandon_rate(q, mid) < target``
+    (:func:`bisect_level` is that rule written plainly), steered by the root.
 
-    The same result, step for step, as evaluating ``expected_abandon_rate`` at every
-    midpoint, for a fifth of the cost: ``(1 - q)^mid`` is the geometric mean of its
-    values at the two ends (``sqrt`` of their product), an estimate within a few ulps
-    that decides a step only when it clears the target by a margin a thousand times
-    its error bound; otherwise the exact ``pow`` decides, as it always would."""
+    Newton's method from ``guess`` (the last level) finds the root of the rate's
+    equation within rounding. A step of the bisection (or its check of the two ends)
+    whose point lies clearly to one side of the root (by a margin many times the
+    rounding error of the rate, over its slope) is decided by that comparison; a
+    point near the root evaluates the rule itself, as bisection always would. With
+    whole-number ends the steps that only compare are skipped at once: bisection's
+    first points are then multiples of a power-of-two fraction of the range, exact in
+    a double. The same bits as the plain bisection (tested on a million random
+    inputs), for a few exponentials instead of 40 steps; a root that cannot be found
+    falls back to :func:`bisect_level`."""
+    if not (q > 0):
+        return high
+    if not (q < 1.0):  # every line reaches a person: no root to steer by
+        return bisect_level(q, target, low, high)
+    # g(n) = (1 - b^n) - (1 - target) n q, b = 1 - q as the rule rounds it: > 0 where
+    # the rate is under the target; concave
+    log_base: cython.double = log(1.0 - q)
+    slope: cython.double = (1.0 - target) * q
+    n: cython.double = guess if low < guess < high else 0.5 * (low + high)
+    lo: cython.double = low
+    hi: cython.double = high
+    power: cython.double = 0.0
+    delta: cython.double = INF
+    gap: cython.double
+    i: cython.int
+    error: cython.double = INF  # bound on |n - root| after the last step
+    g_slope: cython.double
+    for i in range(50):
+        power = exp(n * log_base)
+        gap = (1.0 - power) - slope * n
+        g_slope = -power * log_base - slope
+        delta = gap / g_slope
+        if gap > 0:  # keep a bracket: the root is above n
+            lo = n
+        else:
+            hi = n
+        n -= delta
+        # Newton's error after this step: about |g'' / 2 g'| delta^2 (doubled, for safety)
+        error = abs(power * log_base * log_base / g_slope) * delta * delta
+        if not (lo < n < hi):
+            n = 0.5 * (lo + hi)  # Newton left the bracket: bisect it
+        elif error < 1e-13 * n and abs(delta) < 1e-3 * n:
+            break  # within rounding of the root
+    else:
+        return bisect_level(q, target, low, high)
+    # the rate's slope at the root, and how far from it a rounding error can flip the rule
+    rate_slope: cython.double = ((1.0 - power) + n * power * log_base) / (n * n * q)
+    rounding: cython.double = 8e-16 * (1.0 / (n * q) + 2.0)
+    margin: cython.double = ROUNDING_SAFETY * rounding / rate_slope + 4.0 * error + 1e-13 * n
+    if not (rate_slope > 0 and margin < 0.01 * n and low + margin < n < high - margin):
+        return bisect_level(q, target, low, high)  # (near an end, or no clean root)
+    # here rate(high) > target and rate(low) < target: bisection's own checks pass
+    mid: cython.double
+    below: cython.bint
+    steps: cython.int = BISECTION_STEPS
+    width: cython.double
+    skip: cython.int
+    if floor(low) == low and floor(high) == high and 0 <= low and high <= LATTICE_MAX_LEVEL:
+        skip = cython.cast(cython.int, floor(log2((high - low) / (64.0 * margin))))
+        skip = min(max(skip, 0), BISECTION_STEPS)
+        width = ldexp(high - low, -skip)
+        if floor((n - 2.0 * margin - low) / width) == floor((n + 2.0 * margin - low) / width):
+            low = low + floor((n - low) / width) * width
+            high = low + width
+            steps = BISECTION_STEPS - skip
+    for i in range(steps):
+        mid = 0.5 * (low + high)
+        below = mid < n
+        if n - margin <= mid <= n + margin:  # near the root: the rule itself decides
+            below = expected_abandon_rate(q, mid) < target
+        # (conditional moves, not branches: which half is kept is a coin toss)
+        low = mid if below else low
+        high = high if below else mid
+    return low
+
+
+@cython.ccall
+def bisect_level(q: cython.double, target: cython.double, low: cython.double,
+                 high: cython.double) -> cython.double:
+    """The pacing rule written plainly: 40 steps of bisection in [low, high], each
+    keeping the half where ``expected_abandon_rate(q, mid) < target``. The reference
+    :func:`level_for_abandon_rate` reproduces, and its fallback."""
     if not (q > 0) or expected_abandon_rate(q, high) <= target:
         return high
     if expected_abandon_rate(q, low) >= target:
         return low
-    base: cython.double = 1.0 - q
-    power_low: cython.double = pow(base, low)
-    power_high: cython.double = pow(base, high)
-    # rate(mid) < target  <=>  1 - power > (1 - target) * mid * q  (mid * q > 0)
-    keep: cython.double = 1.0 - target
     mid: cython.double
-    mq: cython.double
-    power: cython.double
-    gap: cython.double
-    margin: cython.double
-    below: cython.bint
     i: cython.int
-    for i in range(40):
+    for i in range(BISECTION_STEPS):
         mid = 0.5 * (low + high)
-        mq = mid * q
-        power = sqrt(power_low * power_high)
-        gap = (1.0 - power) - keep * mq
-        margin = 1e-12 * (1.0 + mq)
-        below = gap > margin
-        if not below and gap >= -margin:  # too close to call on the estimate: the exact rule
-            power = pow(base, mid)
-            below = expected_abandon_rate(q, mid) < target
-        # (conditional moves, not branches: which half is kept is a coin toss)
-        low = mid if below else low
-        power_low = power if below else power_low
-        high = high if below else mid
-        power_high = power_high if below else power
+        if expected_abandon_rate(q, mid) < target:
+            low = mid
+        else:
+            high = mid
     return low
 
 
@@ -410,7 +474,7 @@ class Pacer:
         if not self.adapts or self.answers_seen < self.warmup or not self.lines_weighted:
             return
         self.level = level_for_abandon_rate(self.answer_rate(), self.target * self.trim,
-                                            self.min_level, self.max_level)
+                                            self.min_level, self.max_level, self.level)
 
 
 def make_pacer(scenario) -> Pacer:
@@ -609,9 +673,10 @@ class Kernel:
     tallies: cython.bint  # more than one segment or zone (else the totals are the breakdown)
     habit_shift_h: cython.const[cython.short][::1]
     habits: cython.bint
-    # draws: row (p, a) starts at (p * n_att + a) * N_PURPOSES; prospects below `drawn`
+    # draws: row (p, a) starts at (a * n + p) * N_PURPOSES; made for the prospects
+    # below drawn_by_attempt[a] (the table's own array: it updates it as it draws)
     draws: cython.float[::1]
-    drawn: cython.Py_ssize_t
+    drawn_by_attempt: cython.Py_ssize_t[::1]
     n_att: cython.Py_ssize_t
     # the retry list: a sorted run (ring buffer) and a binary heap of (time, prospect)
     # (both grow as needed, doubling: memory follows the prospects waiting, not the list)
@@ -780,9 +845,9 @@ class Kernel:
         self.habits = s.prospects.habit_spread_h > 0
         self.vm_box_per_line = s.prospects.voicemail_box == "line"
         self.n_att = s.cadence.max_attempts
-        self.drawn = 0
+        self.draws = self.table.flat()  # reserved once for the whole list
+        self.drawn_by_attempt = self.table.drawn_by_attempt
         self.channels_init(c)
-        self._refresh_draws()
         self.run_capacity = self.heap_capacity = min(self.n, 1024)
         self.run_times = array("d", [0.0]) * self.run_capacity
         self.run_prospects = array("i", [0]) * self.run_capacity
@@ -881,22 +946,12 @@ class Kernel:
 
     # ------------------------------------------------------------------ draws
     @cython.cfunc
-    @cython.exceptval(-1)
-    def _refresh_draws(self) -> cython.int:
-        self.draws = self.table.flat()
-        self.drawn = self.table.drawn
-        if self.touches_on:  # the channels' draws, made as far as the others
-            self.ch_table.ensure(self.drawn)
-            self.ch_draws = self.ch_table.flat()
-        return 0
-
-    @cython.cfunc
     @cython.inline
     @cython.exceptval(check=False)
     def d(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, col: cython.Py_ssize_t) -> cython.double:
-        """The draw of purpose ``col`` for prospect ``p``'s attempt ``a`` (``p`` below
-        ``drawn``: every prospect is dialled, and so drawn, before its draws are read)."""
-        return self.draws[(p * self.n_att + a) * N_PURPOSES + col]
+        """The draw of purpose ``col`` for prospect ``p``'s attempt ``a`` (made: every
+        attempt is placed, and so drawn, before its draws are read)."""
+        return self.draws[(a * self.n + p) * N_PURPOSES + col]
 
     # ------------------------------------------------------------------ calendar
     @cython.cfunc
@@ -1018,12 +1073,15 @@ class Kernel:
     @cython.exceptval(-1)
     def _grow_heap(self) -> cython.int:
         """Double the heap's room (at most one slot per prospect)."""
+        old_times: cython.double[::1] = self.heap_times
+        old_prospects: cython.int[::1] = self.heap_prospects
         capacity: cython.Py_ssize_t = min(2 * self.heap_capacity, self.n)
-        times = array("d", [0.0]) * capacity
-        prospects = array("i", [0]) * capacity
-        times[:self.heap_size] = array("d", self.heap_times[:self.heap_size])
-        prospects[:self.heap_size] = array("i", self.heap_prospects[:self.heap_size])
-        self.heap_times, self.heap_prospects = times, prospects
+        self.heap_times = array("d", [0.0]) * capacity
+        self.heap_prospects = array("i", [0]) * capacity
+        i: cython.Py_ssize_t
+        for i in range(self.heap_size):  # (a typed loop: array(memoryview) boxes each item)
+            self.heap_times[i] = old_times[i]
+            self.heap_prospects[i] = old_prospects[i]
         self.heap_capacity = capacity
         return 0
 
@@ -1256,10 +1314,9 @@ class Kernel:
     def start_attempt(self, r: cython.Py_ssize_t, p: cython.Py_ssize_t,
                       now: cython.double) -> cython.Py_ssize_t:
         """Book-keeping when a dial is placed; returns the attempt index."""
-        if p >= self.drawn:  # the first dial of a prospect beyond the draws made so far
-            self.table.ensure(p + 1)
-            self._refresh_draws()
         a: cython.Py_ssize_t = self.attempts[p]
+        if p >= self.drawn_by_attempt[a]:  # beyond the draws of this attempt made so far
+            self.table.ensure(p + 1, a)
         self.attempts[p] = a + 1
         day: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, _floordiv(now, DAY_S))
         if self.day_of_last[p] != day:
@@ -1632,7 +1689,9 @@ class Kernel:
         self.next_channel = CH_CALL
         n: cython.Py_ssize_t = self.n if self.channels_on else 1
         self.ch_table = world.channel_draws
-        self.ch_draws = array("f", [0.0])
+        # the channels' table, reserved once (attempt-major like the other); a touch
+        # makes its attempt's draws when it is placed
+        self.ch_draws = self.ch_table.flat() if self.touches_on else array("f", [0.0])
         self.address = memoryview(bytes(1)) if world.channel_address is None else memoryview(world.channel_address)
         self.has_second = memoryview(bytes(1)) if world.second_number is None else memoryview(world.second_number)
         self.voicemail_line_2 = (array("d", [1.0]) if world.voicemail_line_2 is None
@@ -1667,7 +1726,7 @@ class Kernel:
     @cython.exceptval(check=False)
     def cd(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, col: cython.Py_ssize_t) -> cython.double:
         """The other channels' draw ``col`` for the touch placed after ``p``'s attempt ``a``."""
-        return self.ch_draws[(p * self.n_att + a) * N_CH_PURPOSES + col]
+        return self.ch_draws[(a * self.n + p) * N_CH_PURPOSES + col]
 
     @cython.cfunc
     def touch_wanted(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, outcome: cython.int,
@@ -1719,6 +1778,8 @@ class Kernel:
             for k in range(2):
                 if self.touch_wanted(p, a, outcome, k):
                     self.placed[p * 2 + k] += 1
+                    if p >= self.ch_table.drawn_by_attempt[a]:  # its draws, made as needed
+                        self.ch_table.ensure(p + 1, a)
                     when = t + self.touch_delay_s[k]
                     if when < self.end_s:  # (a touch due after the last day is not sent)
                         self.env.timeout(max(when - self.env.now, 0.0)).callbacks.append(
@@ -2019,10 +2080,14 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                             busy_until = dial_mark = t_resolve + rep_s
                         k.log_dial(r, line, p, a, start, outcome, message, resolve_s, talk_s, rep_s)
                         k.apply(r, p, a, outcome, message, t_resolve)
-                    if not interrupted and busy_until > now:
+                    if interrupted:
+                        start = env.now
+                        continue
+                    if busy_until > now:
                         k.rep_state[r] = BUSY
                         yield timeout(busy_until - now)
-                    start = env.now
+                        now = now + (busy_until - now)  # simpy's clock, as simpy adds it
+                    start = now
                     continue
                 # the power dialer: one line, ONE timeout for research, ringing and handling
                 p = k.next_prospect(start)

@@ -186,14 +186,21 @@ def _channel_world(world: World, scenario: Scenario, seed: int, replication: int
 
 
 class DrawTable:
-    """Per-(prospect, attempt) draws, made a block of prospects at a time.
+    """Per-(prospect, attempt) draws, made a block of prospects and one attempt at a time.
 
     Each (purpose, attempt) has its own stream (:func:`named_rng`); a stream draws
     prospects in order, so drawing the first ``k`` prospects, then the next ones,
-    gives exactly the values one draw of the whole list gives. ``ensure(count)``
-    extends the table to at least ``count`` prospects (doubling, so the copies cost
-    O(prospects) in all); ``flat()`` is the table as one contiguous float32 vector,
-    row (p, a) starting at ``(p * max_attempts + a) * N_PURPOSES``.
+    gives exactly the values one draw of the whole list gives. ``ensure(count,
+    attempt)`` makes attempt ``attempt``'s draws of at least the first ``count``
+    prospects (every attempt's when ``attempt`` is None): the draws of an attempt
+    nobody reaches (the sixth, in a two-day campaign) are never made. The values sit
+    in one array reserved for the whole list at first use, attempt by attempt (all
+    prospects' first attempts, then all second attempts, ...): the memory the system
+    gives it follows the draws made (untouched pages cost nothing), and the dialler,
+    which mostly takes prospects in list order, reads it in order. ``flat()`` is that
+    array as one contiguous float32 vector, row (p, a) starting at
+    ``(a * count + p) * N_PURPOSES``; ``drawn_by_attempt[a]`` prospects have attempt
+    ``a``'s draws.
     """
 
     BLOCK = 4096  # prospects drawn at least at a time
@@ -203,8 +210,8 @@ class DrawTable:
         self.count = scenario.prospects.count
         self.attempts = scenario.cadence.max_attempts
         self.width = len(purposes)
-        self._array = np.empty((0, self.attempts, self.width), dtype=np.float32)
-        self.drawn = 0
+        self._array: np.ndarray | None = None  # reserved on first use
+        self.drawn_by_attempt = np.zeros(self.attempts, dtype=np.intp)
         dists = {
             "ring_delay_s": scenario.dialer.ring_delay_s,
             "talk_s": scenario.conversation.talk_s,
@@ -219,42 +226,57 @@ class DrawTable:
             "text_reply_delay_s": scenario.channels.text.reply_delay_h,  # hours
         }
         hours = ("callback_delay_s", "email_reply_delay_s", "text_reply_delay_s")
-        # (column, attempt, distribution or None for a uniform, scale, generator)
+        # per attempt: (column, distribution or None for a uniform, scale, generator)
         self._streams = [
-            (col, attempt, dists.get(name), 3600.0 if name in hours else 1.0,
-             named_rng(seed, replication, name, attempt))
-            for col, name in enumerate(purposes) for attempt in range(self.attempts)
+            [(col, dists.get(name), 3600.0 if name in hours else 1.0,
+              named_rng(seed, replication, name, attempt)) for col, name in enumerate(purposes)]
+            for attempt in range(self.attempts)
         ]
 
-    def ensure(self, count: int) -> None:
-        """Make the draws of the first ``count`` prospects (at least)."""
+    @property
+    def drawn(self) -> int:
+        """Prospects whose draws are made for every attempt."""
+        return int(self.drawn_by_attempt.min()) if self.attempts else 0
+
+    def _reserved(self) -> np.ndarray:
+        if self._array is None:  # np.empty: the system commits pages as they are written
+            self._array = np.empty((self.attempts, self.count, self.width), dtype=np.float32)
+        return self._array
+
+    def ensure(self, count: int, attempt: int | None = None) -> None:
+        """Make attempt ``attempt``'s draws (every attempt's if None) of the first
+        ``count`` prospects, at least (a block at a time)."""
         count = min(count, self.count)
-        if count <= self.drawn:
-            return
-        new_drawn = min(self.count, max(count, self.drawn + self.BLOCK, 2 * self.drawn))
-        grown = np.empty((new_drawn, self.attempts, self.width), dtype=np.float32)
-        grown[:self.drawn] = self._array[:self.drawn]
-        size = new_drawn - self.drawn
-        for col, attempt, dist, scale, rng in self._streams:
-            values = dist.sample(rng, size) * scale if dist is not None else rng.random(size)
-            grown[self.drawn:, attempt, col] = values
-        self._array, self.drawn = grown, new_drawn
+        array = self._reserved()
+        for a in range(self.attempts) if attempt is None else (attempt,):
+            done = int(self.drawn_by_attempt[a])
+            if count <= done:
+                continue
+            new = min(self.count, max(count, done + self.BLOCK))
+            for col, dist, scale, rng in self._streams[a]:
+                size = new - done
+                array[a, done:new, col] = (dist.sample(rng, size) * scale if dist is not None
+                                           else rng.random(size))
+            self.drawn_by_attempt[a] = new
 
     def flat(self) -> memoryview:
-        """The draws made so far, as one contiguous float32 vector (a memoryview: its
-        items read as Python floats, the exact doubles the compiled kernel sees)."""
-        return memoryview(self._array.reshape(-1))
+        """The whole reserved table as one contiguous float32 vector (a memoryview: its
+        items read as Python floats, the exact doubles the compiled kernel sees); only
+        rows made by :meth:`ensure` hold draws."""
+        return memoryview(self._reserved().reshape(-1))
 
     def upto(self, count: int | None = None) -> np.ndarray:
         """The (prospects, attempts, purposes) array of the first ``count`` prospects
         (default: the whole list), making what is missing."""
         count = self.count if count is None else min(count, self.count)
         self.ensure(count)
-        return self._array[:count]
+        return self._reserved()[:, :count].transpose(1, 0, 2)
 
     @property
     def nbytes(self) -> int:
-        return self._array.nbytes
+        """Bytes of draws made (the reserved rest costs no memory until written)."""
+        row = self.width * np.dtype(np.float32).itemsize
+        return int(self.drawn_by_attempt.sum()) * row
 
 
 def _time_zones(scenario: Scenario, seed: int, replication: int, n: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from sim.analysis.formatting import plus_minus_range
 from sim.errors import Terminated, UserError
-from sim.experiment.sweep import (Point, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
+from sim.experiment.sweep import (Point, is_tie, Sweep, SweepOutcome, SweepProgress, check_out_dir, format_value,
                     load_sweep, run_sweep)
 
 MAX_TABLE_ROWS = 60
@@ -218,11 +218,6 @@ def _by_point(outcome: SweepOutcome) -> dict[int, dict[str, dict]]:
     return by_point
 
 
-def _is_tie(row: dict) -> bool:
-    """The winner's paired margin over the runner-up has a 95% interval that includes 0."""
-    return row["runner_up"] is not None and not row["margin_clear"]
-
-
 def print_summary(sweep: Sweep, outcome: SweepOutcome, out: Console, wide: bool = False) -> None:
     """One row per finished point: its values, the winner, its connects/rep-h and margin.
 
@@ -267,7 +262,7 @@ def _summary_table(sweep: Sweep, by_point: dict, wide: bool, letters: bool) -> t
         first = next(iter(cells.values()))
         margin = plus_minus_range(first["margin_mean"], first["margin_ci95_low"],
                                   first["margin_ci95_high"], "+.2f")
-        tie = _is_tie(first)
+        tie = is_tie(first)
         # a strategy breaking a [constraints] cap is marked, and cannot win
         headline = [plus_minus_range(cells[s]["connects_per_rep_hour_mean"],
                                      cells[s]["connects_per_rep_hour_ci95_low"],
@@ -302,7 +297,7 @@ def summary_json(sweep: Sweep, outcome: SweepOutcome, target: Path) -> dict:
             "values": values[point_id],
             "winner": first["winner"],
             "runner_up": first["runner_up"],
-            "tie": _is_tie(first),
+            "tie": is_tie(first),
             "margin": {"mean": _number(first["margin_mean"]),
                        "ci95_low": _number(first["margin_ci95_low"]),
                        "ci95_high": _number(first["margin_ci95_high"])},

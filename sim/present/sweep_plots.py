@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import UserError
-from sim.experiment.sweep import PLOTS_DIR, SWEEP_CHART_PREFIXES, format_value, read_sweep
+from sim.experiment.sweep import PLOTS_DIR, SWEEP_CHART_PREFIXES, format_value, is_tie, read_sweep
 from sim.store.atomic import os_error_message, write_atomic
 
 HEADLINE_LABEL = "connects per rep-hour"
@@ -174,11 +174,6 @@ STRATEGY_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c5
 TIE_COLOUR = "#d9d9d9"
 
 
-def _is_tie(row: dict) -> bool:
-    """The winner's paired margin over the runner-up has a 95% interval including 0."""
-    return row["runner_up"] is not None and not row["margin_clear"]
-
-
 def _cell_colour(base: str, strength: float) -> tuple[float, float, float]:
     """``base`` mixed with white: strength 0 -> pale (20% of the colour), 1 -> full."""
     from matplotlib.colors import to_rgb
@@ -205,7 +200,7 @@ def _winner_map(rows, keys, params, strategies, baseline, title, out_dir) -> Pat
         win = entry["winner"]
         means = {name: row["connects_per_rep_hour_mean"] for name, row in entry["strategies"].items()}
         gain = means[win["winner"]] - means[baseline] if win["winner"] in means else math.nan
-        cells.append((win, gain, _is_tie(win)))
+        cells.append((win, gain, is_tie(win)))
     top_gain = max([g for _w, g, _t in cells if math.isfinite(g)] + [1e-9])
     xa, ya = (_Axis([w[k] for w, _g, _t in cells]) for k in keys)
     xs = sorted({xa.position(w[keys[0]]) for w, _g, _t in cells})

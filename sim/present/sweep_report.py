@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from sim.experiment.sweep import format_value, read_sweep
+from sim.experiment.sweep import format_value, is_tie, read_sweep
 from sim.present.sweep_plots import key_label, plot_sweep
 from sim.present.plots import write_bytes_atomic
 
@@ -37,11 +37,6 @@ def write_sweep_report(run_dir: Path) -> Path:
     return path
 
 
-def _is_tie(row: dict) -> bool:
-    """The winner's paired margin over the runner-up has a 95% interval including 0."""
-    return row["runner_up"] is not None and not row["margin_clear"]
-
-
 def _num(x, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "-"
@@ -54,8 +49,8 @@ def render_sweep_report(manifest: dict, rows: list[dict], charts: dict[str, byte
     e = html.escape
     keys = [p["key"] for p in manifest["parameters"]]
     winners = {row["point_id"]: row for row in rows if row["is_winner"]}
-    ties = sum(1 for row in winners.values() if _is_tie(row))
-    counts = Counter(row["winner"] for row in winners.values() if not _is_tie(row))
+    ties = sum(1 for row in winners.values() if is_tie(row))
+    counts = Counter(row["winner"] for row in winners.values() if not is_tie(row))
     won = ", ".join(f"<b>{e(name)}</b> at {n} of {len(winners)} points"
                     for name, n in counts.most_common()) or "no strategy at any point"
     varied = "".join(f"<li>{e(key_label(key))} (<code>{e(key)}</code>)</li>" for key in keys)
@@ -63,7 +58,7 @@ def render_sweep_report(manifest: dict, rows: list[dict], charts: dict[str, byte
     body = []
     for point_id in sorted(winners):
         row = winners[point_id]
-        tie = _is_tie(row)
+        tie = is_tie(row)
         winner = f"{row['winner']} ~ {row['runner_up']} (tie)" if tie else row["winner"]
         margin = (f"{_num(row['margin_mean'], True)} ({_num(row['margin_ci95_low'], True)} to "
                   f"{_num(row['margin_ci95_high'], True)})")

@@ -55,6 +55,7 @@ from sim.experiment.sweep.summary import (
     POINTS_FILE,
     SUMMARY_COLUMNS,
     SUMMARY_FILE,
+    is_tie,
     point_path,
     read_sweep,
     summarise_point,
@@ -64,6 +65,7 @@ from sim.experiment.sweep.summary import (
 )
 
 __all__ = [
+    "is_tie",
     "FIXED_KEYS",
     "STRATEGY_SETTINGS",
     "SWEEP_SCHEMA_VERSION",

@@ -116,6 +116,12 @@ def summarise_point(rows: pa.Table, strategies: tuple[str, ...],
     return out
 
 
+def is_tie(row: dict) -> bool:
+    """A point's winner row that the verdict cannot separate from another strategy
+    that complies (its ``margin_clear`` is false while it has a runner-up)."""
+    return row["runner_up"] is not None and not row["margin_clear"]
+
+
 def summary_table(sweep: Sweep, out_dir: Path, done: set[int]) -> pa.Table:
     """sweep_summary.parquet, computed from the point files on disk (so resume-proof)."""
     schema = summary_schema(sweep.parameters)
