@@ -38,7 +38,7 @@ class Recorder:
     """Stands in for CallLogWriter: keeps rows in memory (tests only)."""
 
     FIELDS = ("time_s", "rep", "line", "prospect", "attempt", "direction", "outcome",
-              "message_id", "ring_s", "talk_s", "rep_busy_s")
+              "message_id", "ring_s", "talk_s", "rep_busy_s", "phone_number")
 
     def __init__(self):
         self.rows: list[dict] = []

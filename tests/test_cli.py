@@ -104,6 +104,9 @@ def test_new_writes_a_starter_that_runs(tmp_path):
     (["run", "nope.toml"], "nope.toml: no such scenario file"),
     (["run", BASELINE, "--set", "team.repz=3"], "--set team.repz=3: team.repz: unknown key"),
     (["run", BASELINE, "--set", "callbacks.p_listen=1.5"], "callbacks.p_listen"),
+    (["run", BASELINE, "--set", "channels.email.p_reply=2"], "channels.email.p_reply"),
+    (["run", BASELINE, "--set", "channels.second_number.switch_after_misses=0"],
+     "channels.second_number.switch_after_misses"),
     (["run", BASELINE, "--strategy", "sometimes"], "--strategy 'sometimes': not in the scenario"),
     (["validate", str(Path(__file__).parent / "fixtures" / "bad" / "unknown_key.toml")], "team.repz: unknown key"),
 ])

@@ -91,6 +91,24 @@ SCENARIOS = {
         "team.lines_per_rep=3", "cadence.min_gap_after_abandon_h=30",
         "callbacks.p_callback_missed_call=0.3", "callbacks.delay_h=0.5",
         'team.inbound_routing="any_rep"'),
+    "channels: emails, texts, second numbers, with fading screening by number": (
+        "channels.email.after_silent_miss=true", "channels.email.after_attempts=[1, 3]",
+        "channels.email.p_reply=0.2", "channels.email.pickup_mult=0.9",
+        "channels.email.p_opt_out=0.02", "channels.email.rep_s=20",
+        "channels.email.reply_mult_after_heard_message=2", "channels.email.share_reachable=0.7",
+        "channels.text.after_message=true", "channels.text.p_reply=0.3",
+        "channels.text.delay_h=0.2", "channels.text.pickup_mult=1.2",
+        "channels.second_number.share=0.5", "channels.second_number.pickup_mult=1.5",
+        "channels.second_number.p_voicemail_box=0.3", "channels.second_number.switch_after_misses=2",
+        "screening.half_life_days=2", "callbacks.hold_s=60", "prospects.segments.0.p_bad_number=0.2",
+        "caller_id.enabled=true", 'screening.scope="number"', "team.lines_per_rep=2",
+        "dialer.dial_level=1.5"),
+    "channels on the power dialer": (
+        "channels.email.after_silent_miss=true", "channels.email.p_reply=0.2",
+        "channels.text.after_attempts=[1, 2]", "channels.text.p_reply=0.3",
+        "channels.text.rep_s=15", "channels.second_number.share=0.6",
+        "channels.second_number.switch_after_misses=1", "screening.half_life_days=1.5",
+        "cadence.retry_hour_step_h=3"),
 }
 
 

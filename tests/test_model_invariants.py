@@ -45,6 +45,20 @@ def scenarios(draw):
     ]
     if draw(st.booleans()):
         overrides += ["calendar.break_start=null", "calendar.break_end=null"]
+    if draw(st.booleans()):  # the other channels
+        overrides += [
+            f"channels.email.after_silent_miss={str(draw(st.booleans())).lower()}",
+            f"channels.email.after_attempts=[{draw(st.integers(1, 5))}]",
+            f"channels.email.p_reply={draw(probability)}",
+            f"channels.email.p_opt_out={draw(st.floats(0, 0.3))}",
+            f"channels.email.pickup_mult={draw(st.floats(0.3, 2.0))}",
+            f"channels.email.delay_h={draw(st.floats(0, 30))}",
+            f"channels.text.after_message={str(draw(st.booleans())).lower()}",
+            f"channels.text.p_reply={draw(probability)}",
+            f"channels.text.rep_s={draw(st.floats(0, 120))}",
+            f"channels.second_number.share={draw(probability)}",
+            f"channels.second_number.switch_after_misses={draw(st.integers(1, 3))}",
+        ]
     return make_scenario(*overrides)
 
 
@@ -90,6 +104,14 @@ def check_invariants(scenario, m: dict) -> None:
     assert m["outbound_connects"] <= m["live_answers"] <= m["dials"]
     assert m["connects"] == m["outbound_connects"] + m["inbound_connects"] + m["return_connects"]
     assert m["callbacks_received"] == m["inbound_connects"] + m["callbacks_missed"]
+    # the other channels: replies <= touches; conversations by channel sum to the total
+    assert m["email_reply_connects"] <= m["email_replies"] <= m["emails_sent"]
+    assert m["text_reply_connects"] <= m["text_replies"] <= m["texts_sent"]
+    assert m["callback_connects"] >= 0
+    assert m["connects"] == (m["outbound_connects"] + m["callback_connects"] + m["return_connects"]
+                             + m["email_reply_connects"] + m["text_reply_connects"])
+    assert m["second_number_connects"] <= m["second_number_dials"] <= m["dials"]
+    assert m["second_number_connects"] <= m["outbound_connects"]
     assert m["return_connects"] <= m["return_calls"] <= m["callback_messages"] <= m["callbacks_missed"]
     assert m["voicemails_left"] + m["silent_hangups"] == m["voicemails_reached"]
     assert m["voicemails_heard"] <= m["voicemails_left"]

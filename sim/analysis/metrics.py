@@ -58,6 +58,15 @@ METRICS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("mean_dial_level", pa.float64(), "lines", "mean lines dialled per batch (1 on a power dialer; adapts under predictive pacing)"),
     ("numbers_labelled", pa.int64(), "count", "caller-ID numbers that got a spam label at least once (0 unless caller_id.enabled)"),
     ("labelled_number_days", pa.int64(), "number-days", "days x numbers spent labelled spam"),
+    ("emails_sent", pa.int64(), "count", "email touches sent by the cadence (channels.email)"),
+    ("texts_sent", pa.int64(), "count", "text touches sent by the cadence (channels.text)"),
+    ("email_replies", pa.int64(), "count", "prospects' replies to emails (each comes to a rep as a callback)"),
+    ("text_replies", pa.int64(), "count", "prospects' replies to texts (each comes to a rep as a callback)"),
+    ("callback_connects", pa.int64(), "count", "inbound connects after a call (message or missed call): inbound_connects minus the replies"),
+    ("email_reply_connects", pa.int64(), "count", "inbound connects from email replies (part of inbound_connects)"),
+    ("text_reply_connects", pa.int64(), "count", "inbound connects from text replies (part of inbound_connects)"),
+    ("second_number_dials", pa.int64(), "count", "outbound dials to prospects' second numbers (part of dials)"),
+    ("second_number_connects", pa.int64(), "count", "outbound connects on second numbers (part of outbound_connects)"),
 )
 
 METRIC_NAMES = tuple(name for name, *_ in METRICS)
@@ -133,4 +142,5 @@ CALLS_SCHEMA = pa.schema([
     pa.field("ring_s", pa.float64(), metadata={"unit": "s"}),
     pa.field("talk_s", pa.float64(), metadata={"unit": "s"}),
     pa.field("rep_busy_s", pa.float64(), metadata={"unit": "s", "description": "rep time the call took, dialling included"}),
+    pa.field("phone_number", pa.int8(), metadata={"unit": "", "description": "the prospect's number dialled: 1 first, 2 second (channels.second_number); 0 for inbound and return calls"}),
 ])

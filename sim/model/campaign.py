@@ -260,6 +260,8 @@ class Campaign:
         c["voicemails_left"] = sum(self.vm_left_by_hour)
         c["voicemails_reached"] = c["voicemails_left"] + c["silent_hangups"]
         c["live_answers"] = c["outbound_connects"] + c["gatekeeper_answers"] + c["abandoned_calls"]
+        c["callback_connects"] = (c["inbound_connects"] - c["email_reply_connects"]
+                                  - c["text_reply_connects"])
         c["silent_misses"] = (c["silent_hangups"] + c["no_answers"] + c["abandoned_calls"]
                               + c["amd_hangups"] + c["cancelled_dials"])
         return {name: c[name] for name in codes.COUNTERS}

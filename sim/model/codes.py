@@ -30,11 +30,19 @@ COUNTED = ("bad_numbers", "outbound_connects", "gatekeeper_answers", "abandoned_
            "cancelled_dials", "callbacks_received", "inbound_connects", "callbacks_missed",
            "callback_messages", "return_calls", "return_connects", "opt_outs",
            "callbacks_held", "callbacks_after_campaign", "recorded_drops",
-           "confused_inbound_connects", "confused_return_connects")
+           "confused_inbound_connects", "confused_return_connects",
+           # the other channels (scenario.channels)
+           "emails_sent", "texts_sent", "email_replies", "text_replies",
+           "email_reply_connects", "text_reply_connects", "second_number_dials",
+           "second_number_connects")
 (N_BAD, N_CONNECTS, N_GATEKEEPERS, N_ABANDONED, N_AMD_HANGUPS, N_HEARD, N_SILENT,
  N_NO_ANSWER, N_CANCELLED, N_CB_RECEIVED, N_INBOUND, N_CB_MISSED, N_CB_MESSAGES,
  N_RETURN_CALLS, N_RETURN_CONNECTS, N_OPT_OUTS, N_CB_HELD, N_CB_AFTER,
- N_RECORDED_DROPS, N_CONFUSED_INBOUND, N_CONFUSED_RETURN) = range(len(COUNTED))
+ N_RECORDED_DROPS, N_CONFUSED_INBOUND, N_CONFUSED_RETURN, N_EMAILS, N_TEXTS, N_EMAIL_REPLIES,
+ N_TEXT_REPLIES, N_EMAIL_CONNECTS, N_TEXT_CONNECTS, N_SECOND_DIALS,
+ N_SECOND_CONNECTS) = range(len(COUNTED))
+# the channel an inbound call comes from: a callback (after a call), or a reply
+CH_CALL, CH_EMAIL, CH_TEXT = range(3)
 # every counter of the summary, in its documented order
 COUNTERS = (
     "dials", "bad_numbers", "live_answers", "outbound_connects", "gatekeeper_answers",
@@ -44,6 +52,9 @@ COUNTERS = (
     "callback_messages", "return_calls", "return_connects", "opt_outs",
     "callbacks_held", "callbacks_after_campaign", "recorded_drops",
     "confused_inbound_connects", "confused_return_connects",
+    "emails_sent", "texts_sent", "email_replies", "text_replies",
+    "callback_connects", "email_reply_connects", "text_reply_connects",
+    "second_number_dials", "second_number_connects",
 )
 
 # counted per segment and per time zone (breakdown.parquet), in this order

@@ -43,6 +43,8 @@ from sim.model import codes
 from sim.model.streams import COL
 from sim.model.strategies import SILENT as _SILENT_MESSAGE
 from sim.model.streams import N_PURPOSES as _N_PURPOSES
+from sim.model.streams import CHANNEL_COL
+from sim.model.streams import N_CHANNEL_PURPOSES as _N_CH_PURPOSES
 
 DAY_S = cython.declare(cython.double, codes.DAY_S)
 INF = cython.declare(cython.double, float("inf"))
@@ -98,6 +100,17 @@ N_CB_AFTER = cython.declare(cython.int, codes.N_CB_AFTER)
 N_RECORDED_DROPS = cython.declare(cython.int, codes.N_RECORDED_DROPS)
 N_CONFUSED_INBOUND = cython.declare(cython.int, codes.N_CONFUSED_INBOUND)
 N_CONFUSED_RETURN = cython.declare(cython.int, codes.N_CONFUSED_RETURN)
+N_EMAILS = cython.declare(cython.int, codes.N_EMAILS)
+N_TEXTS = cython.declare(cython.int, codes.N_TEXTS)
+N_EMAIL_REPLIES = cython.declare(cython.int, codes.N_EMAIL_REPLIES)
+N_TEXT_REPLIES = cython.declare(cython.int, codes.N_TEXT_REPLIES)
+N_EMAIL_CONNECTS = cython.declare(cython.int, codes.N_EMAIL_CONNECTS)
+N_TEXT_CONNECTS = cython.declare(cython.int, codes.N_TEXT_CONNECTS)
+N_SECOND_DIALS = cython.declare(cython.int, codes.N_SECOND_DIALS)
+N_SECOND_CONNECTS = cython.declare(cython.int, codes.N_SECOND_CONNECTS)
+CH_CALL = cython.declare(cython.int, codes.CH_CALL)
+CH_EMAIL = cython.declare(cython.int, codes.CH_EMAIL)
+CH_TEXT = cython.declare(cython.int, codes.CH_TEXT)
 B_N = cython.declare(cython.Py_ssize_t, len(codes.BROKEN_DOWN))
 B_DIALS = cython.declare(cython.Py_ssize_t, codes.B_DIALS)
 B_OUTBOUND = cython.declare(cython.Py_ssize_t, codes.B_OUTBOUND)
@@ -131,6 +144,11 @@ C_RESEARCH = cython.declare(cython.Py_ssize_t, COL["research_s"])
 C_SETUP = cython.declare(cython.Py_ssize_t, COL["connect_setup_s"])
 C_FOLLOW = cython.declare(cython.Py_ssize_t, COL["follow_up"])
 C_GENUINE = cython.declare(cython.Py_ssize_t, COL["genuine"])
+# the other channels' table: touch k (0 email, 1 text) reads column k * 3 + these
+N_CH_PURPOSES = cython.declare(cython.Py_ssize_t, _N_CH_PURPOSES)
+CC_REPLY = cython.declare(cython.Py_ssize_t, CHANNEL_COL["email_reply"])
+CC_REPLY_DELAY = cython.declare(cython.Py_ssize_t, CHANNEL_COL["email_reply_delay_s"])
+CC_OPT = cython.declare(cython.Py_ssize_t, CHANNEL_COL["email_opt_out"])
 
 
 @cython.cfunc
@@ -177,12 +195,13 @@ def float_ops(a: cython.double, b: cython.double) -> tuple:
 
 
 class Inbound:
-    """Interrupt cause: an inbound callback from prospect ``p`` (origin attempt ``a``)."""
+    """Interrupt cause: an inbound callback from prospect ``p`` (origin attempt ``a``);
+    ``ch``: what brought it (codes.CH_CALL a call, CH_EMAIL or CH_TEXT a reply)."""
 
-    __slots__ = ("p", "a")
+    __slots__ = ("p", "a", "ch")
 
-    def __init__(self, p, a):
-        self.p, self.a = p, a
+    def __init__(self, p, a, ch=0):
+        self.p, self.a, self.ch = p, a, ch
 
 
 RESCAN = "rescan"  # interrupt cause: an idle rep should look at the list again
@@ -201,15 +220,28 @@ class _HoldEnds:
 
 
 class _Arrival:
-    """A simpy event callback: prospect ``p`` calls back now."""
+    """A simpy event callback: prospect ``p`` calls back now (``ch``: see Inbound)."""
 
-    __slots__ = ("kernel", "p", "a")
+    __slots__ = ("kernel", "p", "a", "ch")
 
-    def __init__(self, kernel, p, a):
-        self.kernel, self.p, self.a = kernel, p, a
+    def __init__(self, kernel, p, a, ch=0):
+        self.kernel, self.p, self.a, self.ch = kernel, p, a, ch
 
     def __call__(self, event):
-        self.kernel.inbound_arrives(self.p, self.a)
+        self.kernel.inbound_arrives(self.p, self.a, self.ch)
+
+
+class _TouchDue:
+    """A simpy event callback: the email (``ch`` 0) or text (1) placed after prospect
+    ``p``'s attempt ``a`` goes out now."""
+
+    __slots__ = ("kernel", "p", "a", "ch")
+
+    def __init__(self, kernel, p, a, ch):
+        self.kernel, self.p, self.a, self.ch = kernel, p, a, ch
+
+    def __call__(self, event):
+        self.kernel.touch_sent(self.p, self.a, self.ch)
 
 
 # ---------------------------------------------------------------------- pacing
@@ -795,6 +827,34 @@ class Kernel:
     p_opt_out_heard: cython.double
     opt_out_growth: cython.double
     p_follow_up: cython.double
+    # the other channels (docs/model.md, "Other channels"); off: one bool test per dial
+    channels_on: cython.bint  # touches or second numbers
+    touches_on: cython.bint
+    two_numbers: cython.bint
+    ch_table: object  # the channels' DrawTable (None when off)
+    ch_draws: cython.float[::1]
+    address: cython.const[cython.uchar][::1]  # bit 1: an email address, bit 2: takes texts
+    has_second: cython.const[cython.uchar][::1]
+    voicemail_line_2: cython.const[cython.double][::1]
+    base_pickup: cython.const[cython.double][::1]
+    line_of: cython.short[::1]  # per prospect: the number dialled next, 0 first, 1 second
+    line_misses: cython.short[::1]  # dials in a row on it without reaching (-1: first dead)
+    line2_mult: cython.double[::1]  # the second number's screening multiplier, set at line2_t
+    line2_t: cython.double[::1]
+    placed: cython.short[::1]  # per prospect and channel (p * 2 + k): touches placed
+    second_pickup_mult: cython.double
+    second_vm_box: cython.double  # < 0: the segment's
+    switch_after: cython.Py_ssize_t
+    touch_flags: cython.int[::1]  # per channel: 1 after a silent miss, 2 after a message
+    touch_steps: cython.int[::1]  # per channel k, attempt number n: k * 101 + n, 1 = send
+    touch_delay_s: cython.double[::1]
+    touch_max: cython.int[::1]
+    touch_p_reply: cython.double[::1]
+    touch_heard_mult: cython.double[::1]
+    touch_pickup_mult: cython.double[::1]
+    touch_p_opt: cython.double[::1]
+    touch_rep_s: cython.double[::1]
+    next_channel: cython.int  # scratch: the channel schedule_callback tags its arrival with
     # scratch: what plan_line and rep_handling decided (read at once by the caller)
     resolve_s: cython.double
     message: cython.int
@@ -849,6 +909,7 @@ class Kernel:
         self.n_att = s.cadence.max_attempts
         self.draws = self.table.flat()  # reserved once for the whole list
         self.drawn_by_attempt = self.table.drawn_by_attempt
+        self.channels_init(c)
         self.run_capacity = self.heap_capacity = min(self.n, 1024)
         self.run_times = array("d", [0.0]) * self.run_capacity
         self.run_prospects = array("i", [0]) * self.run_capacity
@@ -1360,6 +1421,8 @@ class Kernel:
         """P(``p`` picks up a dial at ``t`` | at the phone): its screening history (faded
         by now, when screening fades), times the caller-ID number's effect (spam label,
         local presence) when numbers are modelled."""
+        if self.two_numbers and self.line_of[p]:
+            return self.pickup_second(p, t)
         pickup: cython.double = self.pickup[p]
         if self.fading and self.screen_by_number is None:
             pickup *= self.faded(self.screen_mult[p], self.screen_t[p], t)
@@ -1379,6 +1442,8 @@ class Kernel:
         """Apply a screening multiplier at ``t``: to the prospect, or to the number it saw."""
         if mult == 1.0:
             return 0
+        if self.two_numbers and self.line_of[p]:  # a miss on the second number shows there
+            return self.screen_second(p, mult, t)
         if self.screen_by_number is None:
             if not self.fading:
                 self.pickup[p] *= mult
@@ -1398,7 +1463,7 @@ class Kernel:
     def plan_line(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, t_ring: cython.double) -> cython.int:
         """What prospect ``p``'s phone does when it rings at ``t_ring``: the line kind;
         ``resolve_s`` = seconds from ring start until the dialer knows."""
-        if self.bad[p]:
+        if self.bad[p] and not (self.two_numbers and self.line_of[p]):  # (the first number's)
             self.resolve_s = self.bad_number_s
             return L_BAD
         ring: cython.double = self.d(p, a, C_RING)
@@ -1413,7 +1478,8 @@ class Kernel:
             self.resolve_s = ring
             return L_HUMAN
         # a voicemail box: the line's (drawn once per prospect) or, per dial, a fresh draw
-        if (self.voicemail_line[p] if self.vm_box_per_line else self.d(p, a, C_VMBOX)) < self.vm_box[p]:
+        if (self.second_box(p, a) if self.two_numbers and self.line_of[p] else
+                (self.voicemail_line[p] if self.vm_box_per_line else self.d(p, a, C_VMBOX)) < self.vm_box[p]):
             if self.amd_on:
                 self.resolve_s = self.ring_timeout_s + self.amd_delay_s
                 if self.d(p, a, C_AMD) < self.amd_false_human:
@@ -1471,6 +1537,8 @@ class Kernel:
               outcome: cython.int, message: cython.int, t: cython.double) -> cython.int:
         """Counters and the prospect's history after a dial resolved at time ``t``."""
         hour: cython.Py_ssize_t = _hour_of(t)
+        if self.channels_on:
+            self.channels_after(p, a, outcome, t)
         if self.cid_on:
             completed: cython.bint = outcome == O_CONNECT or outcome == O_GATEKEEPER or (
                 outcome == O_VM_LEFT and self.voicemail_left_is_completed)
@@ -1509,7 +1577,8 @@ class Kernel:
             self.touches[p] += 1
         elif outcome == O_BAD:
             self.counts[N_BAD] += 1
-            self.status[p] = BAD_NUMBER
+            if not (self.channels_on and self.first_number_dead(p)):
+                self.status[p] = BAD_NUMBER
         elif outcome == O_GATEKEEPER:
             self.counts[N_GATEKEEPERS] += 1
         else:
@@ -1528,8 +1597,12 @@ class Kernel:
                 self.counts[N_CANCELLED] += 1
             self.silent_miss(p, a, outcome, t)
             if (outcome == O_ABANDONED or outcome == O_AMD_HANGUP) and self.embargo_after_abandon_s:
+                if self.two_numbers:
+                    self.number_rule(p, outcome)
                 self.requeue(p, t, self.embargo_after_abandon_s)
                 return 0
+        if self.two_numbers:  # (after the dial's effects, which act on the number dialled)
+            self.number_rule(p, outcome)
         self.requeue(p, t, -1.0)
         return 0
 
@@ -1628,15 +1701,16 @@ class Kernel:
             return 0
         now: cython.double = self.env.now
         event = self.env.timeout(max(when - now, 0.0))
-        event.callbacks.append(_Arrival(self, p, a))
+        event.callbacks.append(_Arrival(self, p, a, self.next_channel))
         return 0
 
     @cython.ccall
-    def inbound_arrives(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t):
-        """A callback rings: the rep who last dialled (or any free rep, or a free rep of
-        that rep's group, when routing says so) takes it if inside a work window and
-        idle or only waiting on ringing lines; else it is missed, and the prospect may
-        leave a message that queues a return call."""
+    def inbound_arrives(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, ch: cython.int = 0):
+        """A callback (or a reply to an email or text: ``ch``) rings: the rep who last
+        dialled (or any free rep, or a free rep of that rep's group, when routing says
+        so) takes it if inside a work window and idle or only waiting on ringing lines;
+        else it is missed, and the prospect may leave a message that queues a return
+        call."""
         if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
             return  # reached meanwhile, or asked not to be called: no reason to call
         self.counts[N_CB_RECEIVED] += 1
@@ -1657,10 +1731,10 @@ class Kernel:
                     state == IDLE or (state == DIALLING and now < self.ring_end[r])):
                 self.rep_state[r] = BUSY
                 self.idle_wake.pop(r, None)
-                self.procs[r].interrupt(Inbound(p, a))
+                self.procs[r].interrupt(Inbound(p, a, ch))
                 return
         if self.hold_s > 0:  # the caller waits for a free rep (rep_shifts takes it)
-            held = [p, a, True]
+            held = [p, a, True, ch]
             self.on_hold.append(held)
             self.env.timeout(self.hold_s).callbacks.append(_HoldEnds(self, held))
             return
@@ -1727,8 +1801,225 @@ class Kernel:
                 del self.on_hold[i]
                 held[2] = False
                 self.counts[N_CB_HELD] += 1
-                return Inbound(p, held[1])
+                return Inbound(p, held[1], held[3])
         return None
+
+    # ------------------------------------------------------------------ other channels
+    def channels_init(self, c):
+        """The other channels' settings and state (scenario.channels): emails and texts
+        the cadence places after dials, and second phone numbers."""
+        ch = c.scenario.channels
+        world = c.world
+        touches = (ch.email, ch.text)
+        self.touches_on = ch.email.used() or ch.text.used()
+        self.two_numbers = ch.second_number.share > 0
+        self.channels_on = self.touches_on or self.two_numbers
+        self.next_channel = CH_CALL
+        n: cython.Py_ssize_t = self.n if self.channels_on else 1
+        self.ch_table = world.channel_draws
+        # the channels' table, reserved once (attempt-major like the other); a touch
+        # makes its attempt's draws when it is placed
+        self.ch_draws = self.ch_table.flat() if self.touches_on else array("f", [0.0])
+        self.address = memoryview(bytes(1)) if world.channel_address is None else memoryview(world.channel_address)
+        self.has_second = memoryview(bytes(1)) if world.second_number is None else memoryview(world.second_number)
+        self.voicemail_line_2 = (array("d", [1.0]) if world.voicemail_line_2 is None
+                                 else memoryview(world.voicemail_line_2))
+        self.base_pickup = memoryview(world.p_pickup)
+        self.line_of = array("h", [0]) * n
+        self.line_misses = array("h", [0]) * n
+        self.line2_mult = array("d", [1.0]) * n
+        self.line2_t = array("d", [0.0]) * n
+        self.placed = array("h", [0]) * (2 * n)
+        second = ch.second_number
+        self.second_pickup_mult = second.pickup_mult
+        self.second_vm_box = -1.0 if second.p_voicemail_box is None else second.p_voicemail_box
+        self.switch_after = second.switch_after_misses
+        self.touch_flags = array("i", [(1 if t.after_silent_miss else 0) | (2 if t.after_message else 0)
+                                       for t in touches])
+        steps = array("i", [0]) * 202
+        for k, t in enumerate(touches):
+            for number in t.after_attempts:
+                steps[k * 101 + number] = 1
+        self.touch_steps = steps
+        self.touch_delay_s = array("d", [t.delay_h * 3600.0 for t in touches])
+        self.touch_max = array("i", [t.max_per_prospect if t.used() else 0 for t in touches])
+        self.touch_p_reply = array("d", [t.p_reply for t in touches])
+        self.touch_heard_mult = array("d", [t.reply_mult_after_heard_message for t in touches])
+        self.touch_pickup_mult = array("d", [t.pickup_mult for t in touches])
+        self.touch_p_opt = array("d", [t.p_opt_out for t in touches])
+        self.touch_rep_s = array("d", [t.rep_s for t in touches])
+
+    @cython.cfunc
+    @cython.inline
+    @cython.exceptval(check=False)
+    def cd(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, col: cython.Py_ssize_t) -> cython.double:
+        """The other channels' draw ``col`` for the touch placed after ``p``'s attempt ``a``."""
+        return self.ch_draws[(a * self.n + p) * N_CH_PURPOSES + col]
+
+    @cython.cfunc
+    def touch_wanted(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, outcome: cython.int,
+                     k: cython.Py_ssize_t) -> cython.bint:
+        """Does the cadence place a touch of channel ``k`` (0 email, 1 text) after ``p``'s
+        attempt ``a`` that ended in ``outcome``? Never after a conversation or a dead
+        number; only to a prospect with an address for it, up to its maximum."""
+        if self.touch_max[k] == 0 or not (self.address[p] & (k + 1)):
+            return False
+        if self.placed[p * 2 + k] >= self.touch_max[k]:
+            return False
+        if outcome == O_CONNECT or outcome == O_BAD:
+            return False
+        if self.touch_steps[k * 101 + a + 1]:
+            return True
+        if outcome == O_VM_LEFT:
+            return (self.touch_flags[k] & 2) != 0
+        if outcome == O_GATEKEEPER:
+            return False
+        return (self.touch_flags[k] & 1) != 0  # a silent miss of any kind
+
+    @cython.cfunc
+    def touches_rep_s(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, outcome: cython.int,
+                      rep_free: cython.bint) -> cython.double:
+        """Rep seconds writing the touches this dial places (after-call work); none when
+        the line resolved while the rep was on another call (the dialer sends them)."""
+        if not rep_free:
+            return 0.0
+        total: cython.double = 0.0
+        k: cython.Py_ssize_t
+        for k in range(2):
+            if self.touch_wanted(p, a, outcome, k):
+                total += self.touch_rep_s[k]
+        return total
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def channels_after(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, outcome: cython.int,
+                       t: cython.double) -> cython.int:
+        """After a dial resolved at ``t``: dials to second numbers counted, and the
+        touches the cadence places."""
+        k: cython.Py_ssize_t
+        when: cython.double
+        if self.two_numbers and self.line_of[p]:
+            self.counts[N_SECOND_DIALS] += 1
+            if outcome == O_CONNECT:
+                self.counts[N_SECOND_CONNECTS] += 1
+        if self.touches_on:
+            for k in range(2):
+                if self.touch_wanted(p, a, outcome, k):
+                    self.placed[p * 2 + k] += 1
+                    if p >= self.ch_table.drawn_by_attempt[a]:  # its draws, made as needed
+                        self.ch_table.ensure(p + 1, a)
+                    when = t + self.touch_delay_s[k]
+                    if when < self.end_s:  # (a touch due after the last day is not sent)
+                        self.env.timeout(max(when - self.env.now, 0.0)).callbacks.append(
+                            _TouchDue(self, p, a, k))
+        return 0
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def number_rule(self, p: cython.Py_ssize_t, outcome: cython.int) -> cython.int:
+        """Which number ``p``'s next dial tries: the other one after ``switch_after``
+        dials in a row on one number that did not reach the prospect; after a dead
+        first number, the second for good."""
+        line: cython.Py_ssize_t = self.line_of[p]
+        if outcome == O_CONNECT:
+            if self.line_misses[p] > 0:
+                self.line_misses[p] = 0
+        elif self.has_second[p] and self.line_misses[p] >= 0:
+            if outcome == O_BAD and line == 0:  # the first number is dead: the second only
+                self.line_of[p] = 1
+                self.line_misses[p] = -1
+            else:
+                self.line_misses[p] += 1
+                if self.line_misses[p] >= self.switch_after:
+                    self.line_of[p] = 1 - line
+                    self.line_misses[p] = 0
+        return 0
+
+    @cython.cfunc
+    def first_number_dead(self, p: cython.Py_ssize_t) -> cython.bint:
+        """A dead first number leaves the prospect on the list when it has a second."""
+        return self.two_numbers and self.has_second[p] != 0
+
+    @cython.ccall
+    def touch_sent(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, k: cython.int):
+        """The touch of channel ``k`` placed after ``p``'s attempt ``a`` goes out (unless
+        the prospect was reached or opted out meanwhile): pick-up on every number of
+        the prospect changes, maybe an opt-out, maybe a reply that comes to a rep as a
+        callback does (schedule_callback, inbound_arrives)."""
+        if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
+            return
+        now: cython.double = self.env.now
+        self.counts[N_EMAILS if k == 0 else N_TEXTS] += 1
+        mult: cython.double = self.touch_pickup_mult[k]
+        if mult != 1.0:  # the person, on each of its numbers
+            line: cython.Py_ssize_t = self.line_of[p] if self.two_numbers else 0
+            if self.two_numbers:
+                self.line_of[p] = 0
+            self.screen(p, mult, now)
+            if self.two_numbers and self.has_second[p]:
+                self.line_of[p] = 1
+                self.screen(p, mult, now)
+            if self.two_numbers:
+                self.line_of[p] = line
+        risk: cython.double = self.opt_out_risk(p, self.touch_p_opt[k])
+        self.touches[p] += 1
+        base: cython.Py_ssize_t = k * 3
+        if self.cd(p, a, base + CC_OPT) < risk:
+            self.opt_out(p)
+            return
+        p_reply: cython.double = self.touch_p_reply[k]
+        if self.touch_heard_mult[k] != 1.0:
+            i: cython.Py_ssize_t
+            for i in range(self.n_messages):
+                if self.heard[p * self.n_messages + i]:
+                    p_reply = min(1.0, p_reply * self.touch_heard_mult[k])
+                    break
+        if self.cd(p, a, base + CC_REPLY) < p_reply:
+            self.counts[N_EMAIL_REPLIES if k == 0 else N_TEXT_REPLIES] += 1
+            self.next_channel = CH_EMAIL if k == 0 else CH_TEXT
+            self.schedule_callback(p, a, self.cd(p, a, base + CC_REPLY_DELAY), now)
+            self.next_channel = CH_CALL
+
+    @cython.cfunc
+    def pickup_second(self, p: cython.Py_ssize_t, t: cython.double) -> cython.double:
+        """P(``p`` picks up a dial to its second number at ``t`` | at the phone): its own
+        base and screening history (misses on it), the caller-ID number's effect."""
+        pickup: cython.double = self.base_pickup[p] * self.second_pickup_mult
+        if self.screen_by_number is None:
+            pickup *= self.faded(self.line2_mult[p], self.line2_t[p], t)
+        if not self.cid_on:
+            return pickup
+        number: cython.Py_ssize_t = self.number_of[p]
+        pickup *= self.numbers.pickup_mult(number)
+        if self.screen_by_number is not None:
+            entry = self.screen_by_number.get((-1 - p, number))
+            if entry is not None:
+                pickup *= self.faded(entry[0], entry[1], t) if self.fading else entry
+        return pickup
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def screen_second(self, p: cython.Py_ssize_t, mult: cython.double, t: cython.double) -> cython.int:
+        """``screen`` for the second number: its own history (with scope "number", per
+        caller-ID number as for the first)."""
+        if self.screen_by_number is None:
+            self.line2_mult[p] = self.faded(self.line2_mult[p], self.line2_t[p], t) * mult
+            self.line2_t[p] = t
+            return 0
+        key = (-1 - p, self.number_of[p])
+        if not self.fading:
+            self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
+        else:
+            before = self.screen_by_number.get(key, (1.0, t))
+            self.screen_by_number[key] = (self.faded(before[0], before[1], t) * mult, t)
+        return 0
+
+    @cython.cfunc
+    def second_box(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t) -> cython.bint:
+        """Does an unanswered dial to ``p``'s second number reach a voicemail box? Per
+        line (drawn once, its own draw) or per dial, as for the first number."""
+        box: cython.double = self.vm_box[p] if self.second_vm_box < 0 else self.second_vm_box
+        return (self.voicemail_line_2[p] if self.vm_box_per_line else self.d(p, a, C_VMBOX)) < box
 
     # ------------------------------------------------------------------ pacing
     @cython.cfunc
@@ -1775,7 +2066,8 @@ class Kernel:
                  ring_s: cython.double, talk_s: cython.double, rep_busy_s: cython.double) -> cython.int:
         if self.call_log is not None:
             self.call_log.append(t, r, line, p, a + 1, "outbound", OUTCOME_NAMES[outcome],
-                                 message, ring_s, talk_s, rep_busy_s)
+                                 message, ring_s, talk_s, rep_busy_s,
+                                 self.line_of[p] + 1 if self.two_numbers else 1)
         return 0
 
     @cython.cfunc
@@ -1785,7 +2077,7 @@ class Kernel:
                   rep_busy_s: cython.double) -> cython.int:
         if self.call_log is not None:
             self.call_log.append(t, r, -1, p, a + 1, direction, outcome, SILENT, 0.0, talk_s,
-                                 rep_busy_s)
+                                 rep_busy_s, 0)
         return 0
 
 
@@ -1912,6 +2204,8 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                             dial_mark = t_resolve
                         # lines resolving while the rep is on a call are settled at their time
                         outcome = k.rep_handling(p, a, kind, busy_until <= t_resolve)
+                        if k.touches_on:  # the rep writes the touches this dial places
+                            k.wrap_s += k.touches_rep_s(p, a, outcome, busy_until <= t_resolve)
                         message, voicemail_s, talk_s, wrap_s = (k.message, k.voicemail_s,
                                                                 k.talk_s, k.wrap_s)
                         rep_s = voicemail_s + talk_s + wrap_s
@@ -1943,6 +2237,8 @@ def rep_shifts(k: Kernel, r: cython.Py_ssize_t):
                 kind = k.plan_line(p, a, start + pre)
                 resolve_s = k.resolve_s
                 outcome = k.rep_handling(p, a, kind, True)
+                if k.touches_on:  # the rep writes the touches this dial places
+                    k.wrap_s += k.touches_rep_s(p, a, outcome, True)
                 message, voicemail_s, talk_s, wrap_s = k.message, k.voicemail_s, k.talk_s, k.wrap_s
                 dial_s = pre + resolve_s
                 busy_s = dial_s + voicemail_s + talk_s + wrap_s
@@ -2000,10 +2296,12 @@ def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.d
     start: cython.double = env.now
     k.rep_state[r] = BUSY
     k.counts[N_INBOUND] += 1
+    if call.ch != CH_CALL:  # a reply to an email or a text
+        k.counts[N_EMAIL_CONNECTS if call.ch == CH_EMAIL else N_TEXT_CONNECTS] += 1
     k.tally(p, B_INBOUND)
     if k.grouped:
         k.by_group[g * B_N + B_INBOUND] += 1
-    if k.genuine_on:
+    if k.genuine_on and call.ch == CH_CALL:  # (a reply to an email is about the email)
         k.count_if_confused(p, a, N_CONFUSED_INBOUND, B_CONFUSED_INBOUND, g)
     k.connects_by_hour[_hour_of(start)] += 1
     k.reached(p)

@@ -52,6 +52,20 @@ ATTEMPT_PURPOSES = (
 COL = {name: i for i, name in enumerate(ATTEMPT_PURPOSES)}
 N_PURPOSES = len(ATTEMPT_PURPOSES)
 
+# Per (prospect, attempt) purposes of the other channels (email and text touches placed
+# after that attempt), in a table of their own made only when a scenario uses them:
+# the table above, its columns and its values are the same with or without them.
+CHANNEL_PURPOSES = (
+    "email_reply",  # uniform: does the prospect reply to the email?
+    "email_reply_delay_s",
+    "email_opt_out",  # uniform: does the email end in do-not-contact?
+    "text_reply",  # uniform: does the prospect reply to the text?
+    "text_reply_delay_s",
+    "text_opt_out",  # uniform: does the text end in do-not-contact?
+)
+CHANNEL_COL = {name: i for i, name in enumerate(CHANNEL_PURPOSES)}
+N_CHANNEL_PURPOSES = len(CHANNEL_PURPOSES)
+
 
 def stream_key(name: str) -> int:
     """Stable 32-bit key for a purpose name (crc32: same on every machine and Python)."""
@@ -89,6 +103,11 @@ class World:
     voicemail_line: np.ndarray  # uniform per prospect: its line has a box if below p_voicemail_box
     habit_shift_h: np.ndarray  # int16 per prospect: its availability profile, shifted by hours
     time_zone: np.ndarray  # int16 per prospect: index into prospects.time_zones
+    # the other channels (scenario.channels): None unless a scenario uses them
+    channel_draws: "DrawTable | None" = None
+    channel_address: np.ndarray | None = None  # uint8 per prospect: bit 1 email, bit 2 text
+    second_number: np.ndarray | None = None  # uint8 per prospect: 1 = it has a second number
+    voicemail_line_2: np.ndarray | None = None  # uniform per prospect: the second line's box
 
 
 def build_world(scenario: Scenario, seed: int, replication: int) -> World:
@@ -132,7 +151,7 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
     del sigma
     np.exp(propensity, out=propensity)  # log-normal with mean 1
 
-    return World(
+    world = World(
         seed=seed,
         replication=replication,
         draws=draws,
@@ -149,6 +168,22 @@ def build_world(scenario: Scenario, seed: int, replication: int) -> World:
         habit_shift_h=np.rint(scenario.prospects.habit_spread_h * named_rng(
             seed, replication, "habit_shift").standard_normal(n)).astype(np.int16),
     )
+    if scenario.channels.used():
+        _channel_world(world, scenario, seed, replication, n)
+    return world
+
+
+def _channel_world(world: World, scenario: Scenario, seed: int, replication: int, n: int) -> None:
+    """The other channels' per-prospect draws (each a stream of its own name) and the
+    per-attempt table of their touches."""
+    ch = scenario.channels
+    world.channel_draws = DrawTable(scenario, seed, replication, CHANNEL_PURPOSES)
+    email = named_rng(seed, replication, "email_address").random(n) < ch.email.share_reachable
+    text = named_rng(seed, replication, "text_address").random(n) < ch.text.share_reachable
+    world.channel_address = (email.astype(np.uint8) | (text.astype(np.uint8) << 1))
+    world.second_number = (named_rng(seed, replication, "second_number").random(n)
+                           < ch.second_number.share).astype(np.uint8)
+    world.voicemail_line_2 = named_rng(seed, replication, "voicemail_box_line_2").random(n)
 
 
 class DrawTable:
@@ -171,9 +206,11 @@ class DrawTable:
 
     BLOCK = 4096  # prospects drawn at least at a time
 
-    def __init__(self, scenario: Scenario, seed: int, replication: int):
+    def __init__(self, scenario: Scenario, seed: int, replication: int,
+                 purposes: tuple[str, ...] = ATTEMPT_PURPOSES):
         self.count = scenario.prospects.count
         self.attempts = scenario.cadence.max_attempts
+        self.width = len(purposes)
         self._array: np.ndarray | None = None  # reserved on first use
         self.drawn_by_attempt = np.zeros(self.attempts, dtype=np.intp)
         dists = {
@@ -186,11 +223,14 @@ class DrawTable:
             "inbound_talk_s": scenario.conversation.inbound_talk_s,
             "research_s": scenario.team.research_s,
             "connect_setup_s": scenario.dialer.connect_setup_s,
+            "email_reply_delay_s": scenario.channels.email.reply_delay_h,  # hours
+            "text_reply_delay_s": scenario.channels.text.reply_delay_h,  # hours
         }
+        hours = ("callback_delay_s", "email_reply_delay_s", "text_reply_delay_s")
         # per attempt: (column, distribution or None for a uniform, scale, generator)
         self._streams = [
-            [(col, dists.get(name), 3600.0 if name == "callback_delay_s" else 1.0,
-              named_rng(seed, replication, name, attempt)) for name, col in COL.items()]
+            [(col, dists.get(name), 3600.0 if name in hours else 1.0,
+              named_rng(seed, replication, name, attempt)) for col, name in enumerate(purposes)]
             for attempt in range(self.attempts)
         ]
 
@@ -201,7 +241,7 @@ class DrawTable:
 
     def _reserved(self) -> np.ndarray:
         if self._array is None:  # np.empty: the system commits pages as they are written
-            self._array = np.empty((self.attempts, self.count, N_PURPOSES), dtype=np.float32)
+            self._array = np.empty((self.attempts, self.count, self.width), dtype=np.float32)
         return self._array
 
     def ensure(self, count: int, attempt: int | None = None) -> None:
@@ -236,7 +276,7 @@ class DrawTable:
     @property
     def nbytes(self) -> int:
         """Bytes of draws made (the reserved rest costs no memory until written)."""
-        row = N_PURPOSES * np.dtype(np.float32).itemsize
+        row = self.width * np.dtype(np.float32).itemsize
         return int(self.drawn_by_attempt.sum()) * row
 
 

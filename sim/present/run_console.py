@@ -104,6 +104,22 @@ def run_tables(result, wide: bool = False, breaking: tuple[str, ...] = ()) -> li
     ]
 
 
+def channels_table(result) -> Table:
+    """The other channels (scenario.channels), mean per replication: touches sent,
+    replies, conversations by channel, second-number dials."""
+    def means(*metrics: str) -> Callable[[str], str]:
+        return lambda s: "/".join(format(result.interval(s, m).mean, ",.0f") for m in metrics)
+
+    return _table("Other channels, all reps: mean per replication", result.strategies, [
+        Column("emails/\ntexts", means("emails_sent", "texts_sent")),
+        Column("replies\nemail/text", means("email_replies", "text_replies")),
+        Column("convers.\ncall/cb/ret", means("outbound_connects", "callback_connects",
+                                                       "return_connects")),
+        Column("convers.\nemail/text", means("email_reply_connects", "text_reply_connects")),
+        Column("2nd no.\ndials/conn", means("second_number_dials", "second_number_connects")),
+    ])
+
+
 def print_table(out: Console, table: Table, wide: bool) -> None:
     """Print ``table``; with ``wide`` as wide as it needs, whatever the terminal (the
     user asked for every column), else fitted to the terminal."""
@@ -137,6 +153,8 @@ def print_run_tables(result, out: Console, wide: bool = False, objective: str = 
               "simulated prospects", highlight=False)
     for table in tables:
         print_table(out, table, wide)
+    if result.scenario.channels.used():
+        print_table(out, channels_table(result), wide)
     for name, compliance in found.breaking.items():
         out.print(f"✗ {name} breaks: {compliance.describe()}", highlight=False, markup=False,
                   soft_wrap=True)

@@ -498,6 +498,68 @@ class OptOut(Strict):
     )
 
 
+class Touch(Strict):
+    """An email or a text the cadence sends between dials (docs/model.md, "Other
+    channels"). It costs no dial; the rep may spend ``rep_s`` writing it."""
+
+    after_silent_miss: bool = Field(
+        False, description="send one after a dial that ended as a silent miss (no answer, "
+        "voicemail with no message, abandoned, AMD hang-up, cancelled)")
+    after_message: bool = Field(False, description="send one after a dial that left a voicemail message")
+    after_attempts: list[Annotated[int, Field(ge=1, le=100)]] = Field(
+        default_factory=list, max_length=100,
+        description="send one after these attempt numbers (1 = the first dial) whatever "
+        "their outcome, unless the prospect was reached or left the list")
+    delay_h: NonNegativeHours = Field(1.0, description="from the end of the dial to the touch")
+    share_reachable: Probability = Field(
+        1.0, description="share of prospects with an address for this channel (email "
+        "address, or a number that takes texts), drawn once per prospect")
+    max_per_prospect: int = Field(100, ge=1, le=100, description="touches of this channel per prospect at most")
+    p_reply: Probability = Field(
+        0.0, description="P(the prospect replies to a touch); a reply brings it to a rep "
+        "as a callback does")
+    reply_mult_after_heard_message: float = Field(
+        1.0, ge=0, le=100, description="reply probability multiplier once the prospect has "
+        "heard a voicemail message from the team")
+    reply_delay_h: _dist(YEAR_H, "h") = Field(
+        default_factory=lambda: LogNormal(dist="lognormal", median=3.0, sigma=1.0, max=72),
+        description="from the touch to the prospect's call")
+    pickup_mult: float = Field(
+        1.0, gt=0, le=10, description="pick-up multiplier per touch received, on every "
+        "number of the prospect (fades with screening.half_life_days)")
+    p_opt_out: Probability = Field(
+        0.0, description="P(a touch ends in do-not-contact), grown by opt_out.growth_per_touch")
+    rep_s: NonNegativeSeconds = Field(
+        0.0, description="rep seconds writing it, added to the dial's after-call work")
+
+    def used(self) -> bool:
+        return self.after_silent_miss or self.after_message or bool(self.after_attempts)
+
+
+class SecondNumber(Strict):
+    """A second phone number (office or mobile) for a share of the prospects."""
+
+    share: Probability = Field(0.0, description="share of prospects with a second number, drawn once")
+    pickup_mult: float = Field(
+        1.0, gt=0, le=10, description="pick-up on the second number relative to the first")
+    p_voicemail_box: Probability | None = Field(
+        None, description="P(the second number has a voicemail box); null = the segment's")
+    switch_after_misses: int = Field(
+        2, ge=1, le=100, description="dial the other number after this many dials in a row "
+        "on one number that did not reach the prospect (1 = alternate)")
+
+
+class Channels(Strict):
+    """Email and text touches and second phone numbers: all off by default."""
+
+    email: Touch = Field(default_factory=Touch)
+    text: Touch = Field(default_factory=Touch)
+    second_number: SecondNumber = Field(default_factory=SecondNumber)
+
+    def used(self) -> bool:
+        return self.email.used() or self.text.used() or self.second_number.share > 0
+
+
 class Segment(Strict):
     """A slice of the list with its own behaviour (e.g. cold vs warm)."""
 
@@ -764,6 +826,7 @@ class Scenario(Strict):
     cadence: Cadence = Field(default_factory=Cadence)
     opt_out: OptOut = Field(default_factory=OptOut)
     caller_id: CallerId = Field(default_factory=CallerId)
+    channels: Channels = Field(default_factory=Channels)
     prospects: Prospects = Field(default_factory=Prospects)
     strategies: list[StrategyEntry] = Field(
         default_factory=lambda: [StrategySpec(name=n) for n in ("never", "always", "rotate")],

@@ -237,7 +237,7 @@ class CallLogWriter:
     COLUMNS = tuple(CALLS_SCHEMA.names)
     # the columns append() fills, in the order of its arguments
     APPENDED = ("time_s", "rep", "line", "prospect", "attempt", "direction", "outcome",
-                "message_id", "ring_s", "talk_s", "rep_busy_s")
+                "message_id", "ring_s", "talk_s", "rep_busy_s", "phone_number")
 
     def __init__(self, path: Path, strategy: str, replication: int, days_s: float = 86400.0,
                  batch_rows: int = 65_536):
@@ -255,12 +255,12 @@ class CallLogWriter:
     def _reset(self):
         self._cols = {name: [] for name in self.APPENDED}
         (self._time, self._rep, self._line, self._prospect, self._attempt, self._direction,
-         self._outcome, self._message, self._ring, self._talk, self._busy) = (
+         self._outcome, self._message, self._ring, self._talk, self._busy, self._number) = (
             self._cols[name].append for name in self.APPENDED)
         self._pending = 0
 
     def append(self, time_s, rep, line, prospect, attempt, direction, outcome, message_id,
-               ring_s, talk_s, rep_busy_s):
+               ring_s, talk_s, rep_busy_s, phone_number=1):
         self._time(time_s)
         self._rep(rep)
         self._line(line)
@@ -272,6 +272,7 @@ class CallLogWriter:
         self._ring(ring_s)
         self._talk(talk_s)
         self._busy(rep_busy_s)
+        self._number(phone_number)
         self._pending += 1
         if self._pending >= self.batch_rows:
             self.flush()

@@ -78,6 +78,7 @@ CASES = (
     Case("drop_skeptic", "drop_skeptic.toml"),
     Case("live_vs_recorded", "live_vs_recorded.toml"),
     Case("two_offices", "two_offices.toml", ("calendar.days=2", "prospects.count=5000")),
+    Case("call_email_text", "call_email_text.toml", ("calendar.days=3", "prospects.count=3000")),
     Case("parallel_dialer", "parallel_dialer.toml", ("calendar.days=2",), python_engine=False),
     Case("predictive_dialer", "predictive_dialer.toml",
          ("calendar.days=2", "prospects.count=15000", "team.reps=10"), python_engine=False),
