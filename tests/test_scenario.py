@@ -60,7 +60,9 @@ def test_defaults_fill_everything():
     assert resolved["strategies"][2] == {"name": "rotate", "kind": "rotate", "n_messages": 3,
                                          "n": None, "sequence": None, "then": None,
                                          "drop_mode": None, "message_length_s": None,
-                                         "callback_mult_by_message": None, "by_segment": None}
+                                         "callback_mult_by_message": None,
+                                         "genuine_callback_share_by_message": None,
+                                         "by_segment": None}
     assert resolved["dialer"]["ring_delay_s"]["dist"] == "lognormal"
     # the resolved form validates to the same scenario (manifests can be re-run)
     assert Scenario.model_validate(resolved) == scenario

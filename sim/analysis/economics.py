@@ -7,7 +7,9 @@ arithmetic on simulated counts (expected meetings, not drawn ones).
 Per strategy x replication (:data:`ECONOMICS_COLUMNS`, also ``economics.parquet``):
 
 - ``meetings`` = p_outbound x outbound_connects + p_inbound x inbound_connects
-  + p_return x return_connects (expected meetings);
+  + p_return x return_connects (expected meetings), not counting the conversations
+  with confused or annoyed callers (``confused_*_connects``: a message's
+  ``genuine_callback_share_by_message``);
 - ``pipeline_value`` = meetings x value_per_meeting; with
   ``value_per_meeting_by_segment`` each segment's meetings (from its conversations
   in ``breakdown.parquet``) x its value, summed;
@@ -105,10 +107,17 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _meetings(econ, table: pa.Table) -> np.ndarray:
-    """Expected meetings per row of a table with the three kinds of conversation."""
+    """Expected meetings per row of a table with the three kinds of conversation; a
+    conversation with a confused or annoyed caller books none (results written before
+    those counters existed have none)."""
+    def genuine(kind: str) -> np.ndarray:
+        confused = f"confused_{kind}_connects"
+        counts = _col(table, f"{kind}_connects")
+        return counts - _col(table, confused) if confused in table.column_names else counts
+
     return (econ.p_meeting_per_outbound_connect * _col(table, "outbound_connects")
-            + econ.p_meeting_per_inbound_connect * _col(table, "inbound_connects")
-            + econ.p_meeting_per_return_connect * _col(table, "return_connects"))
+            + econ.p_meeting_per_inbound_connect * genuine("inbound")
+            + econ.p_meeting_per_return_connect * genuine("return"))
 
 
 def needs_breakdown(scenario) -> bool:
