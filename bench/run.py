@@ -254,46 +254,44 @@ def predictive_run(quick: bool) -> dict:
 
 # --------------------------------------------------------------------------- sweep
 def sweep_throughput(points: int, replications: int, workers: int, warm_up: bool = True) -> dict:
-    """Points per second of a fixed sweep (grid over callbacks.p_callback). A small
-    untimed sweep first pays the lazy imports, so 1 and 2 workers are timed alike."""
+    """Points per second of a fixed sweep (grid over callbacks.p_callback), timed with
+    warm imports: the same workers first run a small untimed sweep (every worker
+    imports dialsim and builds a scenario before the clock starts), so 1 and 2 workers
+    are timed alike, on the sweep's own work."""
     from sim.experiment.executors import local_executor
+    from sim.experiment.sweep import load_sweep, run_sweep
 
-    if warm_up:
-        sweep_throughput(points=2, replications=1, workers=1, warm_up=False)
+    def sweep_file(folder: Path, values: list[float], reps: int) -> Path:
+        path = folder / f"bench_sweep_{len(values)}.toml"
+        path.write_text(
+            f'schema_version = 1\nname = "bench"\nbase = "{BASELINE}"\n'
+            f"replications = {reps}\nseed = 1\n"
+            f"strategies = {json.dumps(list(SWEEP_STRATEGIES))}\n"
+            f'[grid]\n"callbacks.p_callback" = {json.dumps(values)}\n')
+        return path
+
     values = [round(0.01 + 0.002 * i, 4) for i in range(points)]
-    cpu_before = _cpu_self_and_children()
     with tempfile.TemporaryDirectory(prefix="dialsim-bench-") as tmp:
-        try:
-            from sim.experiment.sweep import load_sweep, run_sweep
-        except ImportError:  # no sweep API: the same work as plain experiments
-            from sim.experiment.replications import run_experiment
-
-            scenarios = [load({"callbacks.p_callback": v}) for v in values]
+        folder = Path(tmp)
+        cpu_before = _cpu_self_and_children()
+        block_started = time.perf_counter()
+        with local_executor(workers) as executor:
+            if warm_up:  # one point per worker, twice: every worker started and warm
+                warm = [round(0.5 + 0.01 * i, 4) for i in range(2 * workers)]
+                run_sweep(load_sweep(sweep_file(folder, warm, 1)), folder / "warm", executor)
+            sweep = load_sweep(sweep_file(folder, values, replications))
             started = time.perf_counter()
-            with local_executor(workers) as executor:
-                for scenario in scenarios:
-                    run_experiment(scenario, seed=1, replications=replications,
-                                   strategies=SWEEP_STRATEGIES, executor=executor)
-            api = "run_experiment"
-        else:
-            sweep_file = Path(tmp) / "bench_sweep.toml"
-            sweep_file.write_text(
-                f'schema_version = 1\nname = "bench"\nbase = "{BASELINE}"\n'
-                f"replications = {replications}\nseed = 1\n"
-                f"strategies = {json.dumps(list(SWEEP_STRATEGIES))}\n"
-                f'[grid]\n"callbacks.p_callback" = {json.dumps(values)}\n')
-            sweep = load_sweep(sweep_file)
-            started = time.perf_counter()
-            with local_executor(workers) as executor:
-                outcome = run_sweep(sweep, Path(tmp) / "out", executor)
+            outcome = run_sweep(sweep, folder / "out", executor)
+            wall = time.perf_counter() - started
             if not outcome.ok:
                 raise RuntimeError(f"bench sweep failed: {outcome.failed}")
             api = "run_sweep"
-        wall = time.perf_counter() - started
-    cpu = _cpu_self_and_children() - cpu_before  # this process and its (joined) workers
+    # CPU of this process and its workers (counted once joined), warm-up included
+    cpu = _cpu_self_and_children() - cpu_before
+    block_wall = time.perf_counter() - block_started
     return {"workers": workers, "points": points, "replications": replications,
             "wall_s": wall, "points_per_s": points / wall, "api": api,
-            "cpu_s": cpu, "cores_busy": cpu / wall}
+            "cpu_s": cpu, "cores_busy": cpu / block_wall}
 
 
 def _cpu_self_and_children() -> float:
