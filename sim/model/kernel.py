@@ -1431,10 +1431,29 @@ class Kernel:
         number: cython.Py_ssize_t = self.number_of[p]
         pickup *= self.numbers.pickup_mult(number)
         if self.screen_by_number is not None:
-            entry = self.screen_by_number.get((p, number))
-            if entry is not None:
-                pickup *= self.faded(entry[0], entry[1], t) if self.fading else entry
+            pickup *= self.number_screening((p, number), t)
         return pickup
+
+    @cython.cfunc
+    def number_screening(self, key: tuple, t: cython.double) -> cython.double:
+        """Screening scope "number": the multiplier a line (``key`` = (line, caller-ID
+        number)) has earned at ``t`` (1 if none)."""
+        entry = self.screen_by_number.get(key)
+        if entry is None:
+            return 1.0
+        return self.faded(entry[0], entry[1], t) if self.fading else entry
+
+    @cython.cfunc
+    @cython.exceptval(-1)
+    def screen_number(self, key: tuple, mult: cython.double, t: cython.double) -> cython.int:
+        """Screening scope "number": a miss or message multiplies the line's own
+        multiplier for that caller-ID number (fading from its last change)."""
+        if not self.fading:
+            self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
+        else:
+            before = self.screen_by_number.get(key, (1.0, t))
+            self.screen_by_number[key] = (self.faded(before[0], before[1], t) * mult, t)
+        return 0
 
     @cython.cfunc
     @cython.exceptval(-1)
@@ -1451,12 +1470,7 @@ class Kernel:
                 self.screen_mult[p] = self.faded(self.screen_mult[p], self.screen_t[p], t) * mult
                 self.screen_t[p] = t
         else:
-            key = (p, self.number_of[p])
-            if not self.fading:
-                self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
-            else:
-                before = self.screen_by_number.get(key, (1.0, t))
-                self.screen_by_number[key] = (self.faded(before[0], before[1], t) * mult, t)
+            self.screen_number((p, self.number_of[p]), mult, t)
         return 0
 
     @cython.cfunc
@@ -1992,9 +2006,7 @@ class Kernel:
         number: cython.Py_ssize_t = self.number_of[p]
         pickup *= self.numbers.pickup_mult(number)
         if self.screen_by_number is not None:
-            entry = self.screen_by_number.get((-1 - p, number))
-            if entry is not None:
-                pickup *= self.faded(entry[0], entry[1], t) if self.fading else entry
+            pickup *= self.number_screening((-1 - p, number), t)
         return pickup
 
     @cython.cfunc
@@ -2006,13 +2018,7 @@ class Kernel:
             self.line2_mult[p] = self.faded(self.line2_mult[p], self.line2_t[p], t) * mult
             self.line2_t[p] = t
             return 0
-        key = (-1 - p, self.number_of[p])
-        if not self.fading:
-            self.screen_by_number[key] = self.screen_by_number.get(key, 1.0) * mult
-        else:
-            before = self.screen_by_number.get(key, (1.0, t))
-            self.screen_by_number[key] = (self.faded(before[0], before[1], t) * mult, t)
-        return 0
+        return self.screen_number((-1 - p, self.number_of[p]), mult, t)
 
     @cython.cfunc
     def second_box(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t) -> cython.bint:
