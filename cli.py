@@ -318,22 +318,15 @@ def validate(
     """Check a scenario file and print every parameter, defaults filled in."""
     import tomli_w
 
-    from sim.scenario.schema import load_scenario, resolve_toml_path
+    from sim.scenario.schema import load_scenario, resolve_toml_path, toml_data
 
     scenario = resolve_toml_path(scenario)
     sc = load_scenario(scenario, overrides or ())
-    data = _drop_none(sc.resolved())
+    data = toml_data(sc.resolved())
     out.print(f"# {scenario}: valid (schema_version {sc.schema_version}); "
               "every parameter, defaults filled in", highlight=False, soft_wrap=True)
     sys.stdout.write(tomli_w.dumps(data))
 
-
-def _drop_none(value):
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
 
 
 @app.command(cls=_Command, epilog=_examples("new"))

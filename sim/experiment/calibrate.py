@@ -284,6 +284,8 @@ def calibrated_toml(cal: Calibration, source: str) -> str:
     saying what was matched, to what, and how well."""
     import tomli_w
 
+    from sim.scenario.schema import toml_data
+
     lines = [f"# Calibrated by `dialsim calibrate` from {source}, under the strategy "
              f"{cal.strategy!r}",
              f"# ({cal.replications} replications, seed {cal.seed}, common random numbers; "
@@ -297,21 +299,7 @@ def calibrated_toml(cal: Calibration, source: str) -> str:
     for message in cal.messages:
         lines.append(f"# NOTE: {message}")
     lines.append("")
-    return "\n".join(lines) + tomli_w.dumps(_rounded(cal.data))
+    return "\n".join(lines) + tomli_w.dumps(toml_data(cal.data, digits=6))
 
 
 # keys whose null means something other than their default: TOML spells it "none"
-_NULL_AS_NONE = ("break_start", "break_end")
-
-
-def _rounded(value):
-    """Plain data for TOML: floats to 6 digits; a null key left out (its default is null),
-    except the break, whose null ("no break") is written "none"."""
-    if isinstance(value, float):
-        return float(f"{value:.6g}")
-    if isinstance(value, dict):
-        return {k: ("none" if v is None else _rounded(v)) for k, v in value.items()
-                if v is not None or k in _NULL_AS_NONE}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value

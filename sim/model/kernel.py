@@ -278,7 +278,9 @@ def level_for_abandon_rate(q: cython.double, target: cython.double, low: cython.
     falls back to :func:`bisect_level`."""
     if not (q > 0):
         return high
-    if not (q < 1.0):  # every line reaches a person: no root to steer by
+    if not (q < 1.0 and target > 0 and low >= 1.0):
+        # every line reaches a person, a zero target, or ends below one line (where the
+        # rate is 0 by definition): no smooth root to steer by
         return bisect_level(q, target, low, high)
     # g(n) = (1 - b^n) - (1 - target) n q, b = 1 - q as the rule rounds it: > 0 where
     # the rate is under the target; concave
@@ -907,7 +909,7 @@ class Kernel:
         self.habits = s.prospects.habit_spread_h > 0
         self.vm_box_per_line = s.prospects.voicemail_box == "line"
         self.n_att = s.cadence.max_attempts
-        self.draws = self.table.flat()  # reserved once for the whole list
+        self.draws = self.table.flat()  # (taken again when a new attempt grows it)
         self.drawn_by_attempt = self.table.drawn_by_attempt
         self.channels_init(c)
         self.run_capacity = self.heap_capacity = min(self.n, 1024)
@@ -1388,6 +1390,7 @@ class Kernel:
         a: cython.Py_ssize_t = self.attempts[p]
         if p >= self.drawn_by_attempt[a]:  # beyond the draws of this attempt made so far
             self.table.ensure(p + 1, a)
+            self.draws = self.table.flat()
         self.attempts[p] = a + 1
         day: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, _floordiv(now, DAY_S))
         if self.day_of_last[p] != day:
@@ -1922,6 +1925,7 @@ class Kernel:
                     self.placed[p * 2 + k] += 1
                     if p >= self.ch_table.drawn_by_attempt[a]:  # its draws, made as needed
                         self.ch_table.ensure(p + 1, a)
+                        self.ch_draws = self.ch_table.flat()
                     when = t + self.touch_delay_s[k]
                     if when < self.end_s:  # (a touch due after the last day is not sent)
                         self.env.timeout(max(when - self.env.now, 0.0)).callbacks.append(

@@ -140,7 +140,13 @@ def voicemail_plan(scenario, name: str) -> VoicemailPlan:
             if label not in labels:
                 labels.append(label)
         table += [SILENT if m == SILENT else labels.index(policy.message_labels[m]) for m in own]
-    mults = spec.callback_mult_by_message or {}
+    # a message's own settings come from the strategy that leaves it (the one a segment
+    # follows), the entry's own settings last: they may name any of those messages
+    mults: dict[str, float] = {}
+    genuine: dict[str, float] = {}
+    for chosen in [*per_segment, spec]:
+        mults.update(chosen.callback_mult_by_message or {})
+        genuine.update(chosen.genuine_callback_share_by_message or {})
     return VoicemailPlan(
         name=name,
         labels=tuple(labels),
@@ -151,6 +157,5 @@ def voicemail_plan(scenario, name: str) -> VoicemailPlan:
         message_length_s=tuple(float(c.message_length_s or spec.message_length_s
                                      or vm.message_length_s) for c in per_segment),
         callback_mult=tuple(float(mults.get(label, 1.0)) for label in labels),
-        genuine_share=tuple(float((spec.genuine_callback_share_by_message or {}).get(label, 1.0))
-                            for label in labels),
+        genuine_share=tuple(float(genuine.get(label, 1.0)) for label in labels),
     )

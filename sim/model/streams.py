@@ -195,13 +195,14 @@ class DrawTable:
     attempt)`` makes attempt ``attempt``'s draws of at least the first ``count``
     prospects (every attempt's when ``attempt`` is None): the draws of an attempt
     nobody reaches (the sixth, in a two-day campaign) are never made. The values sit
-    in one array reserved for the whole list at first use, attempt by attempt (all
-    prospects' first attempts, then all second attempts, ...): the memory the system
-    gives it follows the draws made (untouched pages cost nothing), and the dialler,
-    which mostly takes prospects in list order, reads it in order. ``flat()`` is that
-    array as one contiguous float32 vector, row (p, a) starting at
-    ``(a * count + p) * N_PURPOSES``; ``drawn_by_attempt[a]`` prospects have attempt
-    ``a``'s draws.
+    in one array, attempt by attempt (all prospects' first attempts, then all second
+    attempts, ...), with room for the attempts reached so far: reaching a new attempt
+    grows it by one list-long slab (copying only the draws made), the system commits
+    memory as draws are written (untouched pages cost nothing), and the dialler, which
+    mostly takes prospects in list order, reads it in order. ``flat()`` is that array
+    as one contiguous float32 vector, row (p, a) starting at ``(a * count + p) *
+    width`` (it changes when the array grows); ``drawn_by_attempt[a]`` prospects have
+    attempt ``a``'s draws.
     """
 
     BLOCK = 4096  # prospects drawn at least at a time
@@ -211,7 +212,7 @@ class DrawTable:
         self.count = scenario.prospects.count
         self.attempts = scenario.cadence.max_attempts
         self.width = len(purposes)
-        self._array: np.ndarray | None = None  # reserved on first use
+        self._array = np.empty((0, self.count, self.width), dtype=np.float32)
         self.drawn_by_attempt = np.zeros(self.attempts, dtype=np.intp)
         dists = {
             "ring_delay_s": scenario.dialer.ring_delay_s,
@@ -239,16 +240,22 @@ class DrawTable:
         """Prospects whose draws are made for every attempt."""
         return int(self.drawn_by_attempt.min()) if self.attempts else 0
 
-    def _reserved(self) -> np.ndarray:
-        if self._array is None:  # np.empty: the system commits pages as they are written
-            self._array = np.empty((self.attempts, self.count, self.width), dtype=np.float32)
+    def _room_for(self, attempts: int) -> np.ndarray:
+        """The array with a slab for each of the first ``attempts`` attempts (np.empty:
+        the system commits pages as they are written; only draws made are copied)."""
+        if self._array.shape[0] < attempts:
+            grown = np.empty((attempts, self.count, self.width), dtype=np.float32)
+            for a in range(self._array.shape[0]):
+                done = int(self.drawn_by_attempt[a])
+                grown[a, :done] = self._array[a, :done]
+            self._array = grown
         return self._array
 
     def ensure(self, count: int, attempt: int | None = None) -> None:
         """Make attempt ``attempt``'s draws (every attempt's if None) of the first
         ``count`` prospects, at least (a block at a time)."""
         count = min(count, self.count)
-        array = self._reserved()
+        array = self._room_for(self.attempts if attempt is None else attempt + 1)
         for a in range(self.attempts) if attempt is None else (attempt,):
             done = int(self.drawn_by_attempt[a])
             if count <= done:
@@ -261,17 +268,18 @@ class DrawTable:
             self.drawn_by_attempt[a] = new
 
     def flat(self) -> memoryview:
-        """The whole reserved table as one contiguous float32 vector (a memoryview: its
-        items read as Python floats, the exact doubles the compiled kernel sees); only
-        rows made by :meth:`ensure` hold draws."""
-        return memoryview(self._reserved().reshape(-1))
+        """The table as one contiguous float32 vector (a memoryview: its items read as
+        Python floats, the exact doubles the compiled kernel sees); only rows made by
+        :meth:`ensure` hold draws. Taken again after an ``ensure`` that reached a new
+        attempt (the array grows then)."""
+        return memoryview(self._array.reshape(-1))
 
     def upto(self, count: int | None = None) -> np.ndarray:
         """The (prospects, attempts, purposes) array of the first ``count`` prospects
         (default: the whole list), making what is missing."""
         count = self.count if count is None else min(count, self.count)
         self.ensure(count)
-        return self._reserved()[:, :count].transpose(1, 0, 2)
+        return self._array[:, :count].transpose(1, 0, 2)
 
     @property
     def nbytes(self) -> int:

@@ -182,23 +182,19 @@ def map_command(scenario: Path, *, x: str, y: str, grid: int, depth: int, overri
 # optimise
 
 
-def _drop_none(value):
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
-
 
 def write_scenario(data: dict, path: Path) -> None:
-    """The best policy as a scenario file (atomically; TOML has no null: None keys left out)."""
+    """The best policy as a scenario file (atomically; TOML has no null: None keys left
+    out, a null break written "none")."""
     import tomli_w
+
+    from sim.scenario.schema import toml_data
 
     from sim.present.plots import write_bytes_atomic
 
     header = ("# written by dialsim optimise: the best policy found, beside the best built-in\n"
               "# strategy; every parameter resolved. Run it: dialsim run THIS_FILE\n")
-    write_bytes_atomic((header + tomli_w.dumps(_drop_none(data))).encode("utf-8"), path)
+    write_bytes_atomic((header + tomli_w.dumps(toml_data(data))).encode("utf-8"), path)
 
 
 def optimise_command(scenario: Path, *, space: Path, overrides: list[str], seed: int | None,

@@ -93,7 +93,17 @@ def write_report(run_dir: Path, baseline: str | None = None) -> Path:
 
 
 def describe_strategy(spec: StrategySpec) -> str:
-    """What reps do at voicemail under ``spec``, in plain words."""
+    """What reps do at voicemail under ``spec``, in plain words (a strategy by list
+    segment names the strategy each segment follows)."""
+    if spec.by_segment:
+        per = ", ".join(f"{segment}: as {target}" for segment, target in spec.by_segment.items())
+        rest = (f"; other segments: {_describe_policy(spec)}"
+                if spec.kind is not None or spec.sequence else "")
+        return f"by list segment ({per}){rest}"
+    return _describe_policy(spec)
+
+
+def _describe_policy(spec: StrategySpec) -> str:
     if spec.kind == "never":
         return "hang up at every voicemail; never leave a message"
     if spec.kind == "always":

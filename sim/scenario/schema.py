@@ -1119,6 +1119,24 @@ def capped_lines(lines: list[str], limit: int = MAX_ERROR_LINES) -> str:
     return "\n".join([*lines[:limit], f"... and {len(lines) - limit:,} more"])
 
 
+NULL_WRITTEN_AS_NONE = ("break_start", "break_end")  # "no break": TOML has no null
+
+
+def toml_data(value, digits: int | None = None):
+    """A resolved scenario as data TOML can hold: a null key is left out (its default
+    is null), except a break, whose null ("no break") is written "none" so the file
+    reads back the same; with ``digits``, floats rounded to that many significant
+    digits."""
+    if isinstance(value, float) and digits is not None:
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: ("none" if v is None else toml_data(v, digits)) for k, v in value.items()
+                if v is not None or k in NULL_WRITTEN_AS_NONE}
+    if isinstance(value, list):
+        return [toml_data(v, digits) for v in value]
+    return value
+
+
 def read_input_file(path: str | Path, what: str = "scenario") -> dict:
     """Parse a TOML input file (scenario or sweep) into plain data, or a one-line UserError.
 
