@@ -67,6 +67,7 @@ METRICS: tuple[tuple[str, pa.DataType, str, str], ...] = (
     ("text_reply_connects", pa.int64(), "count", "inbound connects from text replies (part of inbound_connects)"),
     ("second_number_dials", pa.int64(), "count", "outbound dials to prospects' second numbers (part of dials)"),
     ("second_number_connects", pa.int64(), "count", "outbound connects on second numbers (part of outbound_connects)"),
+    ("reply_calls_received", pa.int64(), "count", "calls from prospects replying to an email or a text (part of callbacks_received)"),
 )
 
 METRIC_NAMES = tuple(name for name, *_ in METRICS)

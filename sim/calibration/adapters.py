@@ -81,7 +81,8 @@ def from_dialsim(table: pa.Table, path: Path, strategy: str | None = None) -> tu
     def outcome_in(*names):
         return np.asarray(pc.is_in(outcome, value_set=pa.array(names)).to_numpy(zero_copy_only=False))
 
-    talking = outcome_in("connect", "gatekeeper", "inbound_connect", "return_connect")
+    talking = outcome_in("connect", "gatekeeper", "inbound_connect", "return_connect",
+                         "reply_connect")
     rings = outcome_in("connect", "gatekeeper", "abandoned", "amd_hangup", "voicemail_left",
                        "voicemail_silent", "no_answer")
     message = num("message_id").astype(np.int64)

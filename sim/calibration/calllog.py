@@ -34,6 +34,8 @@ OUTCOMES: dict[str, str] = {
     "cancelled": "outbound",
     "inbound_connect": "inbound",
     "inbound_missed": "inbound",
+    "reply_connect": "inbound",  # a prospect calling in reply to an email or a text
+    "reply_missed": "inbound",
     "return_connect": "return",
     "return_no_answer": "return",
 }
@@ -46,7 +48,7 @@ LIVE_OUTCOMES = ("connect", "gatekeeper", "abandoned", "amd_hangup")
 SILENT_MISS_OUTCOMES = ("voicemail_silent", "no_answer", "abandoned", "amd_hangup", "cancelled")
 VOICEMAIL_OUTCOMES = ("voicemail_left", "voicemail_silent")
 # Outcomes that reach the prospect (a live conversation ends its dialling).
-REACH_OUTCOMES = ("connect", "inbound_connect", "return_connect")
+REACH_OUTCOMES = ("connect", "inbound_connect", "return_connect", "reply_connect")
 
 # name, required, accepted types, meaning (docs/calibration.md is checked against this)
 COLUMNS: tuple[tuple[str, bool, str, str], ...] = (
@@ -110,6 +112,10 @@ class CallLog:
     @property
     def n_prospects(self) -> int:
         return len(self.prospect_ids)
+
+    def is_callback(self) -> np.ndarray:
+        """Mask of inbound rows that are callbacks (not replies to an email or a text)."""
+        return (self.direction == 1) & ~self.is_outcome("reply_connect", "reply_missed")
 
     def is_outcome(self, *names: str) -> np.ndarray:
         """Mask of rows whose outcome is one of ``names``."""

@@ -170,7 +170,7 @@ OBSERVED_RATES = (
 def observed_rates(log: CallLog) -> list[Rate]:
     """The log's own observable rates, defined as in docs/results.md (observable rates)."""
     out = log.direction == 0
-    inbound = log.direction == 1
+    inbound = log.is_callback()
     p, n = log.prospect, log.n_prospects
     conv = log.is_outcome("connect", "gatekeeper")
     live = log.is_outcome("connect", "gatekeeper", "abandoned")
@@ -440,7 +440,7 @@ def _fit_durations(log: CallLog, fit: Fit) -> None:
     specs = (
         ("conversation.talk_s", ("connect",), log.talk_s, "connects", 3600.0),
         ("conversation.gatekeeper_talk_s", ("gatekeeper",), log.talk_s, "gatekeeper answers", 600.0),
-        ("conversation.inbound_talk_s", ("inbound_connect", "return_connect"), log.talk_s,
+        ("conversation.inbound_talk_s", ("inbound_connect", "return_connect", "reply_connect"), log.talk_s,
          "inbound and return connects", 3600.0),
         ("conversation.wrap_s", ("connect",), log.wrap_s, "connects with wrap-up times", None),
     )
@@ -865,7 +865,7 @@ def _fit_callbacks(log: CallLog, fit: Fit, defaults: dict, log_end_s: float | No
     from scipy.stats import norm
 
     out = log.direction == 0
-    inbound = np.flatnonzero(log.direction == 1)
+    inbound = np.flatnonzero(log.is_callback())  # (replies to emails and texts are not)
     if inbound.size == 0:
         for key in ("callbacks.p_callback", "callbacks.p_callback_missed_call", "callbacks.delay_h"):
             fit.uninformed.append((key, "no inbound callbacks in the log"))

@@ -34,13 +34,13 @@ COUNTED = ("bad_numbers", "outbound_connects", "gatekeeper_answers", "abandoned_
            # the other channels (scenario.channels)
            "emails_sent", "texts_sent", "email_replies", "text_replies",
            "email_reply_connects", "text_reply_connects", "second_number_dials",
-           "second_number_connects")
+           "second_number_connects", "reply_calls_received")
 (N_BAD, N_CONNECTS, N_GATEKEEPERS, N_ABANDONED, N_AMD_HANGUPS, N_HEARD, N_SILENT,
  N_NO_ANSWER, N_CANCELLED, N_CB_RECEIVED, N_INBOUND, N_CB_MISSED, N_CB_MESSAGES,
  N_RETURN_CALLS, N_RETURN_CONNECTS, N_OPT_OUTS, N_CB_HELD, N_CB_AFTER,
  N_RECORDED_DROPS, N_CONFUSED_INBOUND, N_CONFUSED_RETURN, N_EMAILS, N_TEXTS, N_EMAIL_REPLIES,
  N_TEXT_REPLIES, N_EMAIL_CONNECTS, N_TEXT_CONNECTS, N_SECOND_DIALS,
- N_SECOND_CONNECTS) = range(len(COUNTED))
+ N_SECOND_CONNECTS, N_REPLY_CALLS) = range(len(COUNTED))
 # the channel an inbound call comes from: a callback (after a call), or a reply
 CH_CALL, CH_EMAIL, CH_TEXT = range(3)
 # every counter of the summary, in its documented order
@@ -54,7 +54,7 @@ COUNTERS = (
     "confused_inbound_connects", "confused_return_connects",
     "emails_sent", "texts_sent", "email_replies", "text_replies",
     "callback_connects", "email_reply_connects", "text_reply_connects",
-    "second_number_dials", "second_number_connects",
+    "second_number_dials", "second_number_connects", "reply_calls_received",
 )
 
 # counted per segment and per time zone (breakdown.parquet), in this order

@@ -108,6 +108,7 @@ N_EMAIL_CONNECTS = cython.declare(cython.int, codes.N_EMAIL_CONNECTS)
 N_TEXT_CONNECTS = cython.declare(cython.int, codes.N_TEXT_CONNECTS)
 N_SECOND_DIALS = cython.declare(cython.int, codes.N_SECOND_DIALS)
 N_SECOND_CONNECTS = cython.declare(cython.int, codes.N_SECOND_CONNECTS)
+N_REPLY_CALLS = cython.declare(cython.int, codes.N_REPLY_CALLS)
 CH_CALL = cython.declare(cython.int, codes.CH_CALL)
 CH_EMAIL = cython.declare(cython.int, codes.CH_EMAIL)
 CH_TEXT = cython.declare(cython.int, codes.CH_TEXT)
@@ -1731,6 +1732,8 @@ class Kernel:
         if self.status[p] == REACHED or self.status[p] == OPTED_OUT:
             return  # reached meanwhile, or asked not to be called: no reason to call
         self.counts[N_CB_RECEIVED] += 1
+        if ch != CH_CALL:  # a reply to an email or a text (counted apart for dashboards)
+            self.counts[N_REPLY_CALLS] += 1
         now: cython.double = self.env.now
         owner: cython.Py_ssize_t = self.owner[p]
         r: cython.Py_ssize_t
@@ -1755,7 +1758,7 @@ class Kernel:
             self.on_hold.append(held)
             self.env.timeout(self.hold_s).callbacks.append(_HoldEnds(self, held))
             return
-        self.callback_missed(p, a, now)
+        self.callback_missed(p, a, now, ch)
 
     @cython.cfunc
     def ring_group(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t,
@@ -1785,13 +1788,15 @@ class Kernel:
         return False
 
     @cython.ccall
-    def callback_missed(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, now: cython.double):
+    def callback_missed(self, p: cython.Py_ssize_t, a: cython.Py_ssize_t, now: cython.double,
+                        ch: cython.int = 0):
         """No rep took the callback: the prospect may leave a message, which queues a
         return call for its rep (the team's queue with any-rep routing, the rep's group's
         with group routing)."""
         owner: cython.Py_ssize_t = self.owner[p]
         self.counts[N_CB_MISSED] += 1
-        self.log_other(owner, p, a, now, "inbound", "inbound_missed", 0.0, 0.0)
+        self.log_other(owner, p, a, now, "inbound",
+                       "inbound_missed" if ch == CH_CALL else "reply_missed", 0.0, 0.0)
         if self.d(p, a, C_CB_MSG) < self.p_message_on_missed_callback:
             self.counts[N_CB_MESSAGES] += 1
             self.return_queues[owner].append((now, p, a))
@@ -1802,7 +1807,7 @@ class Kernel:
         if held[2]:
             held[2] = False
             self.on_hold.remove(held)
-            self.callback_missed(held[0], held[1], now)
+            self.callback_missed(held[0], held[1], now, held[3])
 
     @cython.cfunc
     def take_held(self, r: cython.Py_ssize_t) -> object:
@@ -2315,7 +2320,8 @@ def take_inbound(k: Kernel, r: cython.Py_ssize_t, call: Inbound, w_end: cython.d
         k.count_if_confused(p, a, N_CONFUSED_INBOUND, B_CONFUSED_INBOUND, g)
     k.connects_by_hour[_hour_of(start)] += 1
     k.reached(p)
-    k.log_other(r, p, a, start, "inbound", "inbound_connect", talk, talk + wrap)
+    k.log_other(r, p, a, start, "inbound",
+                "inbound_connect" if call.ch == CH_CALL else "reply_connect", talk, talk + wrap)
     yield env.timeout(talk + wrap)
     k.account(T_TALKING, start, talk, w_end, g)
     k.account(T_WRAPUP, start + talk, wrap, w_end, g)

@@ -144,9 +144,20 @@ def key_assumptions(s: Scenario) -> list[tuple[str, list[tuple[str, str]]]]:
     """Groups of (assumption, value in words) that drive the answer."""
     cal, team, dialer = s.calendar, s.team, s.dialer
     brk = f", unpaid break {cal.break_start}-{cal.break_end}" if cal.break_start else ""
-    dialer_kind = ("power dialer: one number at a time per rep" if team.lines_per_rep == 1 else
-                   f"parallel dialer: {team.lines_per_rep} lines per rep; a second live answer "
-                   "while the rep is busy is abandoned")
+    mode = dialer.resolved_mode(team.lines_per_rep)
+    if mode == "power":
+        dialer_kind = "power dialer: one number at a time per rep"
+    elif mode == "parallel":
+        dialer_kind = (f"parallel dialer: {dialer.resolved_level(team.lines_per_rep):g} lines per "
+                       "batch per rep; a second live answer while the rep is busy is abandoned")
+    else:
+        pred = dialer.predictive
+        dialer_kind = (f"predictive dialer: up to {team.lines_per_rep} lines per rep, the level "
+                       f"adapting to hold abandoned calls at {_pct(pred.target_abandon_rate)} of "
+                       f"live answers, aiming {pred.margin:.0%} under it"
+                       + ("; each day held too (one line once a day's rate reaches it)"
+                          if pred.hold_per_day else "")
+                       + "; a second live answer while the rep is busy is abandoned")
     amd = dialer.amd
     amd_text = (f"on: decides in {amd.delay_s:g} s; hangs up on {_pct(amd.false_machine)} of live "
                 f"people, passes {_pct(amd.false_human)} of machines to the rep"
@@ -205,7 +216,36 @@ def key_assumptions(s: Scenario) -> list[tuple[str, list[tuple[str, str]]]]:
                                  f"x{opt.growth_per_touch:g} per earlier touch"),
         ]),
     ]
+    if s.channels.used():
+        groups.append(("Other channels", _channel_assumptions(s.channels)))
     return groups
+
+
+def _channel_assumptions(ch) -> list[tuple[str, str]]:
+    """Emails, texts and second numbers, in words (only those switched on)."""
+    rows = []
+    for name, touch in (("emails", ch.email), ("texts", ch.text)):
+        if not touch.used():
+            continue
+        when = [w for w, on in (("after a silent miss", touch.after_silent_miss),
+                                ("after a message", touch.after_message)) if on]
+        if touch.after_attempts:
+            when.append("after attempt " + ", ".join(str(a) for a in touch.after_attempts))
+        rows.append((name, f"sent {' and '.join(when)}, {touch.delay_h:g} h later, to "
+                           f"{_pct(touch.share_reachable)} of prospects (at most "
+                           f"{touch.max_per_prospect} each); {_pct(touch.p_reply)} replied to, a "
+                           f"reply brings the prospect to a rep; pick-up x{touch.pickup_mult:g} "
+                           f"per touch, {_pct(touch.p_opt_out)} opt out; {touch.rep_s:g} s of "
+                           "rep time each"))
+    second = ch.second_number
+    if second.share > 0:
+        box = (f", {_pct(second.p_voicemail_box)} with voicemail"
+               if second.p_voicemail_box is not None else "")
+        rows.append(("a second phone number", f"{_pct(second.share)} of prospects; picked up "
+                     f"x{second.pickup_mult:g} as often as the first{box}; the dialer tries "
+                     f"the other number after {second.switch_after_misses} missed dial"
+                     f"{'s' if second.switch_after_misses != 1 else ''} in a row"))
+    return rows
 
 
 OBJECTIVE_NOUNS = {"connects": "conversations", "meetings": "meetings (expected)",
