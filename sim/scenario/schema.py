@@ -858,6 +858,9 @@ class Scenario(Strict):
             )
         if self.dialer.dial_level is not None and mode != "parallel":
             raise ValueError("dialer.dial_level: only the 'parallel' mode uses a fixed dial level")
+        if self.dialer.predictive.hold_per_day and mode != "predictive":
+            raise ValueError(f"dialer.predictive.hold_per_day: only the 'predictive' mode paces "
+                             f"to a target; this dialer is {mode!r}")
         if mode == "parallel" and self.dialer.resolved_level(lines) > lines:
             raise ValueError(
                 f"dialer.dial_level: {self.dialer.dial_level} is more than the "
