@@ -228,12 +228,22 @@ class DrawTable:
             "text_reply_delay_s": scenario.channels.text.reply_delay_h,  # hours
         }
         hours = ("callback_delay_s", "email_reply_delay_s", "text_reply_delay_s")
-        # per attempt: (column, distribution or None for a uniform, scale, generator)
-        self._streams = [
-            [(col, dists.get(name), 3600.0 if name in hours else 1.0,
-              named_rng(seed, replication, name, attempt)) for col, name in enumerate(purposes)]
-            for attempt in range(self.attempts)
-        ]
+        # per column: (column, name, distribution or None for a uniform, scale); an
+        # attempt's generators are made when it is first reached (keyed by name and
+        # attempt, so making them later gives the same values)
+        self._columns = [(col, name, dists.get(name), 3600.0 if name in hours else 1.0)
+                         for col, name in enumerate(purposes)]
+        self._seed, self._replication = seed, replication
+        self._streams: list[list | None] = [None] * self.attempts
+
+    def _streams_of(self, attempt: int) -> list:
+        """Attempt ``attempt``'s (column, distribution, scale, generator) per column."""
+        streams = self._streams[attempt]
+        if streams is None:
+            streams = self._streams[attempt] = [
+                (col, dist, scale, named_rng(self._seed, self._replication, name, attempt))
+                for col, name, dist, scale in self._columns]
+        return streams
 
     @property
     def drawn(self) -> int:
@@ -261,7 +271,7 @@ class DrawTable:
             if count <= done:
                 continue
             new = min(self.count, max(count, done + self.BLOCK))
-            for col, dist, scale, rng in self._streams[a]:
+            for col, dist, scale, rng in self._streams_of(a):
                 size = new - done
                 array[a, done:new, col] = (dist.sample(rng, size) * scale if dist is not None
                                            else rng.random(size))
