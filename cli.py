@@ -180,7 +180,7 @@ def run(
     baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="NAME", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
-    by: Annotated[Optional[str], typer.Option("--by", metavar="hour|segment|time_zone|group", help="Also print a breakdown: 'hour' = live answers per 100 dials by hour of day (the team's clock); 'segment' or 'time_zone' = conversations per 100 dials by list segment or prospect time zone; 'group' = dials, connects, paid hours and connects per rep-hour by rep group (all in breakdown.parquet).")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", metavar="hour|local_hour|segment|time_zone|group", help="Also print a breakdown: 'hour' = live answers per 100 dials by hour of day (the team's clock); 'local_hour' = conversations per 100 dials by the prospect's local hour in each time zone (the best hours to call there); 'segment' or 'time_zone' = conversations per 100 dials by list segment or prospect time zone; 'group' = dials, connects, paid hours and connects per rep-hour by rep group (all in breakdown.parquet).")] = None,
     objective: Annotated[str, typer.Option("--objective", metavar="connects|meetings|value", help="What the verdict ranks: connects per rep-hour (default), meetings per rep-hour, or net value per rep-hour (pipeline value minus cost); the last two need an [economics] section.")] = "connects",
 ):
     """Simulate every strategy of SCENARIO over N replications and write results.
@@ -202,7 +202,7 @@ def run(
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
     objective_metric(objective, sc)  # a bad --objective fails here, before anything runs
-    if by is not None and by not in ("hour", "segment", "time_zone", "group"):
+    if by is not None and by not in ("hour", "local_hour", "segment", "time_zone", "group"):
         raise UserError(f"--by {by!r}: choose hour, segment, time_zone or group")
     _check_precision_options(precision, max_replications, replications)
     reps = replications or sc.experiment.replications
@@ -241,6 +241,10 @@ def run(
             from sim.present.run_console import print_group_breakdown
 
             print_group_breakdown(result, out)
+        elif by == "local_hour":
+            from sim.present.run_console import print_local_hours
+
+            print_local_hours(result, out)
         elif by is not None:
             from sim.present.run_console import print_breakdown
 

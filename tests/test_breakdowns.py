@@ -59,3 +59,61 @@ def test_cli_by_hour_prints_the_table_and_refuses_what_it_cannot_split(tmp_path)
     res = runner.invoke(app, base + ["--by", "weekday", "--out", str(tmp_path / "c")])
     assert res.exit_code == 2 and not (tmp_path / "c").exists()
     assert "--by 'weekday': choose hour, segment, time_zone or group" in res.output
+
+
+def test_local_hours_sum_to_their_zone_and_stay_in_the_calling_window(tmp_path):
+    """Per zone, the local-hour rows' dials and outbound connects sum to the zone's row;
+    every hour with a dial lies in the prospects' calling window (their own clock); the
+    CLI prints each zone's best hour."""
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, [
+        "run", str(SCENARIOS / "predictive_dialer.toml"), "-n", "2", "--workers", "1",
+        "--set", "calendar.days=1", "--set", "team.reps=8", "--set", "prospects.count=6000",
+        "--by", "local_hour", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "local hour" in result.output and "★" in result.output
+    rows = pq.read_table(out / "breakdown.parquet").to_pylist()
+    local = [r for r in rows if r["dimension"] == "local_hour"]
+    zones = [r for r in rows if r["dimension"] == "time_zone"]
+    assert local and {r["group"] for r in local} <= {r["group"] for r in zones}
+    for zone in zones:
+        mine = [r for r in local if (r["strategy"], r["replication"], r["group"])
+                == (zone["strategy"], zone["replication"], zone["group"])]
+        assert sum(r["dials"] for r in mine) == zone["dials"]
+        assert sum(r["outbound_connects"] for r in mine) == zone["outbound_connects"]
+    # each zone's hours are the team's working hours moved to the zone's clock (and in
+    # the prospects' 08:00-21:00 calling window)
+    from sim.scenario.schema import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "predictive_dialer.toml")
+    for zone in scenario.prospects.time_zones:
+        allowed = {int((start + zone.utc_offset_h * 3600 + s) % 86400 // 3600)
+                   for start, end in scenario.calendar.work_windows_s()
+                   for s in range(0, int(end - start) + 60, 60)}
+        hours = {r["hour"] for r in local if r["group"] == zone.name}
+        assert hours and hours <= allowed and all(8 <= h < 21 for h in hours), (zone.name, hours)
+    assert all(r["hour"] is None for r in rows if r["dimension"] != "local_hour")
+
+
+def test_the_report_splits_by_segment_and_zone_and_names_each_zones_best_hour(tmp_path):
+    out = tmp_path / "o"
+    ran = runner.invoke(app, [
+        "run", str(SCENARIOS / "predictive_dialer.toml"), "-n", "2", "--workers", "1", "-q",
+        "--set", "calendar.days=1", "--set", "team.reps=8", "--set", "prospects.count=6000",
+        "--set", 'prospects.segments=[{name = "cold", weight = 2}, {name = "warm", weight = 1}]',
+        "--out", str(out)])
+    assert ran.exit_code == 0, ran.output
+    made = runner.invoke(app, ["report", str(out)])
+    assert made.exit_code == 0, made.output
+    html = (out / "report.html").read_text()
+    table = html[html.index("id=splits-table"):html.index("</table>", html.index("id=splits-table"))]
+    for name in ("cold", "warm", "eastern", "central", "pacific"):
+        assert f">{name}<" in table
+    best = html[html.index("id=best-hours-table"):]
+    best = best[:best.index("</table>")]
+    assert best.count("<tr><th scope=row>") == 3

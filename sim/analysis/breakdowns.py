@@ -12,9 +12,10 @@ connects. Per strategy and clock hour :func:`by_hour` gives:
 
 This is the "when do people pick up" view: the best hours to call. It describes
 the run as dialled: who is dialled at each hour differs (fresh leads early, retries
-later), so it is not a controlled experiment on the hour alone. With prospects
-in several time zones the hour is still the team's; a split by the prospect's
-local hour, by segment or by rep group needs counters the model does not keep yet.
+later), so it is not a controlled experiment on the hour alone. With prospects in
+several time zones the hour here is still the team's; ``breakdown.parquet`` has the
+split by zone and the prospect's local hour (``--by local_hour``), by segment and by
+rep group.
 """
 
 from __future__ import annotations

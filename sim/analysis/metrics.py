@@ -112,7 +112,7 @@ NUMBERS_SCHEMA = pa.schema([
 BREAKDOWN_SCHEMA = pa.schema([
     pa.field("strategy", pa.string()),
     pa.field("replication", pa.int32()),
-    pa.field("dimension", pa.string(), metadata={"description": "segment, time_zone or rep_group"}),
+    pa.field("dimension", pa.string(), metadata={"description": "segment, time_zone, rep_group or local_hour"}),
     pa.field("group", pa.string(), metadata={"description": "the segment's, time zone's or rep group's name in the scenario (rep groups: 'team' without team.groups)"}),
     pa.field("dials", pa.int64(), metadata={"unit": "count", "description": "outbound dials to this group's prospects"}),
     pa.field("outbound_connects", pa.int64(), metadata={"unit": "count", "description": "live answers by the right party"}),
@@ -125,6 +125,7 @@ BREAKDOWN_SCHEMA = pa.schema([
     pa.field("rep_hours", pa.float64(), metadata={"unit": "h", "description": "rep groups: paid rep-hours (reps x days x the group's paid shift); null in other rows"}),
     pa.field("idle_hours", pa.float64(), metadata={"unit": "h", "description": "rep groups: paid hours the group's reps waited with nothing to dial; null in other rows"}),
     pa.field("overtime_hours", pa.float64(), metadata={"unit": "h", "description": "rep groups: unpaid hours on calls past the group's shift windows; null in other rows"}),
+    pa.field("hour", pa.int8(), metadata={"unit": "", "description": "local_hour rows: the prospect's local hour (0-23) in the time zone named by group (dials and outbound_connects counted, other counters null); null in other rows"}),
 ])
 
 CALLS_SCHEMA = pa.schema([

@@ -74,6 +74,7 @@ class Campaign:
         n_counts = len(codes.BROKEN_DOWN)
         self.by_segment = _longs(len(scenario.prospects.segments) * n_counts)
         self.by_zone = _longs(len(scenario.prospects.time_zones) * n_counts)
+        self.by_local_hour = _longs(len(scenario.prospects.time_zones) * 24 * 2)
         self.status = _shorts(n, ACTIVE)
         self.bad = _read_only(world.bad_number.view(np.uint8))
         self.attempts = _shorts(n)
@@ -309,7 +310,32 @@ class Campaign:
                 for j, name in enumerate(codes.BROKEN_DOWN):
                     out[name].append(counts[i * n_counts + j])
         self._group_breakdown(out)
+        self._local_hour_breakdown(out)
         return out
+
+    def _local_hour_breakdown(self, out: dict) -> None:
+        """Rows per prospect time zone and local hour with a dial (dimension
+        "local_hour", the zone's name and the ``hour``): dials and outbound connects
+        (the other counters null); only with several time zones (else the team's hour,
+        timeline.parquet, says the same)."""
+        out["hour"] = [None] * len(out["group"])
+        zones = self.scenario.prospects.time_zones
+        if len(zones) < 2:
+            return
+        for z, zone in enumerate(zones):
+            for hour in range(24):
+                slot = (z * 24 + hour) * 2
+                if not (self.by_local_hour[slot] or self.by_local_hour[slot + 1]):
+                    continue  # (a connect answered just past the hour of its dial counts)
+                out["dimension"].append("local_hour")
+                out["group"].append(zone.name)
+                out["hour"].append(hour)
+                for counter in codes.BROKEN_DOWN:
+                    out[counter].append(None)
+                out["dials"][-1] = self.by_local_hour[slot]
+                out["outbound_connects"][-1] = self.by_local_hour[slot + 1]
+                for column in GROUP_HOURS:
+                    out[column].append(None)
 
     def _group_breakdown(self, out: dict) -> None:
         """Rows per rep group (dimension "rep_group"): the counts, paid, idle and overtime

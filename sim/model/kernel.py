@@ -719,6 +719,9 @@ class Kernel:
     zone: cython.const[cython.short][::1]
     by_segment: cython.longlong[::1]  # segment * B_N + counter (codes.BROKEN_DOWN)
     by_zone: cython.longlong[::1]  # time zone * B_N + counter
+    # several time zones: (zone * 24 + the prospect's local hour) * 2 + 0 dials, 1 connects
+    zones_vary: cython.bint
+    by_local_hour: cython.longlong[::1]
     tallies: cython.bint  # more than one segment or zone (else the totals are the breakdown)
     habit_shift_h: cython.const[cython.short][::1]
     habits: cython.bint
@@ -905,6 +908,8 @@ class Kernel:
         self.segment = c.segment
         self.zone = c.zone
         self.by_segment, self.by_zone = c.by_segment, c.by_zone
+        self.by_local_hour = c.by_local_hour
+        self.zones_vary = len(s.prospects.time_zones) > 1
         self.tallies = len(s.prospects.segments) > 1 or len(s.prospects.time_zones) > 1
         self.habit_shift_h = c.habit_shift_h
         self.habits = s.prospects.habit_spread_h > 0
@@ -1345,6 +1350,13 @@ class Kernel:
         return self.hourly[hour]
 
     @cython.cfunc
+    @cython.exceptval(check=False)
+    def local_hour_slot(self, p: cython.Py_ssize_t, t: cython.double) -> cython.Py_ssize_t:
+        """Where prospect ``p``'s time zone and local hour at ``t`` count dials (+1:
+        connects) in ``by_local_hour``."""
+        return (self.zone[p] * 24 + _hour_of(_mod(t + self.offset[p], DAY_S))) * 2
+
+    @cython.cfunc
     @cython.inline
     @cython.exceptval(check=False)
     def tally(self, p: cython.Py_ssize_t, counter: cython.Py_ssize_t) -> cython.void:
@@ -1403,6 +1415,8 @@ class Kernel:
         self.tally(p, B_DIALS)
         if self.grouped:
             self.by_group[self.rep_group[r] * B_N + B_DIALS] += 1
+        if self.zones_vary:
+            self.by_local_hour[self.local_hour_slot(p, now)] += 1
         if self.cid_on:
             self.number_of[p] = self.numbers.number_for(r)
         return a
@@ -1586,6 +1600,8 @@ class Kernel:
             self.tally(p, B_OUTBOUND)
             if self.grouped:
                 self.by_group[self.rep_group[r] * B_N + B_OUTBOUND] += 1
+            if self.zones_vary:
+                self.by_local_hour[self.local_hour_slot(p, t) + 1] += 1
             self.connects_by_hour[hour] += 1
             self.reached(p)
             if self.d(p, a, C_OPT) < self.opt_out_risk(p, self.p_opt_out_connect):

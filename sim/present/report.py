@@ -437,6 +437,51 @@ def groups_context(data: RunData) -> list[dict]:
     return out
 
 
+def splits_context(data: RunData) -> dict:
+    """Conversations per 100 dials by list segment and by prospect time zone, a cell per
+    strategy (mean (95% interval) over replications), and each zone's best local hour
+    under the baseline (breakdown.parquet). Empty parts for a dimension with one group."""
+    from sim.analysis.stats import t_interval
+
+    out = {"rows": [], "best_hours": []}
+    if data.breakdown is None:
+        return out
+    rows = data.breakdown.to_pylist()
+    pros = data.scenario.prospects
+    for dimension, label, groups in (("segment", "segment", pros.segments),
+                                     ("time_zone", "time zone", pros.time_zones)):
+        if len(groups) < 2:
+            continue
+        for group in groups:
+            mine = [r for r in rows if r["dimension"] == dimension and r["group"] == group.name]
+            cells = []
+            for name in data.strategies:
+                per_rep = [100.0 * (r["outbound_connects"] + r["inbound_connects"]
+                                    + r["return_connects"]) / r["dials"]
+                           for r in mine if r["strategy"] == name and r["dials"]]
+                iv = t_interval(per_rep) if per_rep else None
+                cells.append(mean_and_range(iv.mean, iv.low, iv.high) if iv else "-")
+            out["rows"].append({"dimension": label, "name": group.name, "cells": cells})
+    local = [r for r in rows if r["dimension"] == "local_hour" and r["strategy"] == data.baseline]
+    for zone in pros.time_zones if len(pros.time_zones) > 1 else ():
+        rates = {}
+        for hour in sorted({r["hour"] for r in local if r["group"] == zone.name}):
+            per_rep = [100.0 * r["outbound_connects"] / r["dials"] for r in local
+                       if r["group"] == zone.name and r["hour"] == hour and r["dials"]]
+            if per_rep:
+                rates[hour] = t_interval(per_rep)
+        if rates:
+            best = max(rates, key=lambda h: rates[h].mean)
+            worst = min(rates, key=lambda h: rates[h].mean)
+            out["best_hours"].append({
+                "zone": zone.name,
+                "best": f"{best:02d}:00", "best_rate": mean_and_range(
+                    rates[best].mean, rates[best].low, rates[best].high),
+                "worst": f"{worst:02d}:00", "worst_rate": mean_and_range(
+                    rates[worst].mean, rates[worst].low, rates[worst].high)})
+    return out
+
+
 def comparison_context(data: RunData, table, specs: dict[str, StrategySpec],
                        breaking: tuple[str, ...] = ()) -> list[dict]:
     """Rows of the main comparison table (id="comparison"), one per strategy; those
@@ -568,6 +613,7 @@ def render_report(data: RunData, charts: dict[str, bytes]) -> str:
         constraints=Markup(constraints_html(found)), economics=Markup(economics_html(data, table)),
         details=details_context(data, table), observables=observables_context(data),
         groups=groups_context(data),
+        splits=splits_context(data),
         figures=figures, assumptions=key_assumptions(s), seed=str(manifest.get("seed")),
         pairwise_confidence=f"{found.pairwise_confidence:.1%}",
         comparisons=max(1, len(data.strategies) - 1), version=str(version),

@@ -286,6 +286,40 @@ def print_breakdown(result, out: Console, dimension: str) -> None:
     out.print(table)
 
 
+def print_local_hours(result, out: Console) -> None:
+    """The best hours to call in each time zone: per zone and prospect-local hour, the
+    baseline strategy's dials per replication and outbound conversations per 100 dials
+    (mean ± 95% interval over replications); ★ marks each zone's best hour."""
+    from sim.analysis.stats import t_interval
+
+    rows = [r for r in result.breakdown_table().to_pylist()
+            if r["dimension"] == "local_hour" and r["strategy"] == result.baseline]
+    if not rows:
+        out.print("by local hour: the prospects are in one time zone, so their hour is the "
+                  "team's: see --by hour", highlight=False)
+        return
+    n = max(1, len({r["replication"] for r in rows}))
+    table = Table(title=f"{escape(result.baseline)}: conversations per 100 dials by the "
+                        "prospect's local hour", title_justify="left", title_style="bold")
+    for header in ("time zone", "hour", "dials/rep", "conversations per 100 dials", ""):
+        table.add_column(header, justify="left" if header in ("time zone", "") else "right",
+                         no_wrap=True)
+    for zone in dict.fromkeys(r["group"] for r in rows):
+        mine = [r for r in rows if r["group"] == zone]
+        hours = sorted({r["hour"] for r in mine})
+        stats = {}
+        for hour in hours:
+            at = [r for r in mine if r["hour"] == hour]
+            stats[hour] = (sum(r["dials"] for r in at) / n,
+                           t_interval([100.0 * r["outbound_connects"] / r["dials"] for r in at]))
+        best = max(hours, key=lambda h: stats[h][1].mean)
+        for i, hour in enumerate(hours):
+            dials, rate = stats[hour]
+            table.add_row(escape(zone) if i == 0 else "", f"{hour:02d}:00", f"{dials:,.0f}",
+                          fmt_interval(rate, 1), "★" if hour == best else "")
+    out.print(table)
+
+
 def print_group_breakdown(result, out: Console) -> None:
     """By rep group: connects per rep-hour per strategy (mean ± 95% interval over
     replications), then the baseline's dials, connects, paid, idle and overtime hours per
