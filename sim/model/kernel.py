@@ -496,10 +496,12 @@ class Pacer:
 
     @cython.ccall
     def day_at_target(self) -> cython.bint:
-        """Holding each day: today's abandoned share of live answers has reached the
-        target (then batches dial one line, which cannot abandon a person)."""
+        """Holding each day: today's abandons have reached the target share of today's
+        live answers, counted as at least ``window_live_answers`` (a day's first few
+        answers are too few to judge a share by: one abandon among ten is not a 10%
+        day). Then batches dial one line, which cannot abandon a person."""
         return self.hold_per_day and self.abandoned_today > 0 and (
-            self.abandoned_today >= self.day_target * self.live_today)
+            self.abandoned_today >= self.day_target * max(self.live_today, self.window_size))
 
     @cython.ccall
     def adjust(self):

@@ -311,9 +311,10 @@ class Predictive(Strict):
         True, description="count AMD hang-ups on live people as abandoned, as regulators do"
     )
     hold_per_day: bool = Field(
-        False, description="also hold each day's abandon rate: once today's abandoned share "
-        "of live answers reaches the target (less the margin), dial one line per batch until "
-        "it is back under (for caps counted per day)"
+        False, description="also hold each day's abandon rate: once today's abandons reach "
+        "the target (less the margin) times today's live answers (at least "
+        "window_live_answers of them), dial one line per batch until back under (for caps "
+        "counted per day)"
     )
 
 
