@@ -180,7 +180,7 @@ def run(
     baseline: Annotated[Optional[str], typer.Option("--baseline", metavar="NAME", help="Strategy the others are compared with (default: the scenario's experiment.baseline, else the first strategy).")] = None,
     precision: Annotated[Optional[float], typer.Option("--precision", metavar="R", help="Add replications until connects per rep-hour is known to ±R of its mean for every strategy (e.g. 0.02); -n is the first round.")] = None,
     max_replications: Annotated[Optional[int], typer.Option("--max-replications", metavar="N", help="Cap for --precision (default 200, at most 100,000).")] = None,
-    by: Annotated[Optional[str], typer.Option("--by", metavar="hour|local_hour|segment|time_zone|group", help="Also print a breakdown: 'hour' = live answers per 100 dials by hour of day (the team's clock); 'local_hour' = conversations per 100 dials by the prospect's local hour in each time zone (the best hours to call there); 'segment' or 'time_zone' = conversations per 100 dials by list segment or prospect time zone; 'group' = dials, connects, paid hours and connects per rep-hour by rep group (all in breakdown.parquet).")] = None,
+    by: Annotated[Optional[list[str]], typer.Option("--by", metavar="hour|local_hour|segment|time_zone|group", help="Also print a breakdown (repeat for several): 'hour' = live answers per 100 dials by hour of day (the team's clock); 'local_hour' = conversations per 100 dials by the prospect's local hour in each time zone (the best hours to call there); 'segment' or 'time_zone' = conversations per 100 dials by list segment or prospect time zone; 'group' = dials, connects, paid hours and connects per rep-hour by rep group (all in breakdown.parquet).")] = None,
     objective: Annotated[str, typer.Option("--objective", metavar="connects|meetings|value", help="What the verdict ranks: connects per rep-hour (default), meetings per rep-hour, or net value per rep-hour (pipeline value minus cost); the last two need an [economics] section.")] = "connects",
 ):
     """Simulate every strategy of SCENARIO over N replications and write results.
@@ -202,8 +202,11 @@ def run(
     names = select_strategies(sc, strategy)
     baseline = resolve_baseline(names, baseline, sc.experiment.baseline)
     objective_metric(objective, sc)  # a bad --objective fails here, before anything runs
-    if by is not None and by not in ("hour", "local_hour", "segment", "time_zone", "group"):
-        raise UserError(f"--by {by!r}: choose hour, segment, time_zone or group")
+    from sim.present.run_console import BREAKDOWNS
+
+    for name in by or ():
+        if name not in BREAKDOWNS:
+            raise UserError(f"--by {name!r}: choose {', '.join(BREAKDOWNS)}")
     _check_precision_options(precision, max_replications, replications)
     reps = replications or sc.experiment.replications
     base_seed = sc.experiment.seed if seed is None else seed
@@ -231,24 +234,12 @@ def run(
     if as_json:
         print(json.dumps(_summary_json(result, target, objective), indent=2))
     elif not quiet:
-        from sim.present.run_console import print_by_hour, print_observables, print_run_tables
+        from sim.present.run_console import print_breakdown_by, print_observables, print_run_tables
 
         print_run_tables(result, out, wide=wide, objective=objective)
         print_observables(result, out)
-        if by == "hour":
-            print_by_hour(result, out)
-        elif by == "group":
-            from sim.present.run_console import print_group_breakdown
-
-            print_group_breakdown(result, out)
-        elif by == "local_hour":
-            from sim.present.run_console import print_local_hours
-
-            print_local_hours(result, out)
-        elif by is not None:
-            from sim.present.run_console import print_breakdown
-
-            print_breakdown(result, out, by)
+        for name in dict.fromkeys(by or ()):
+            print_breakdown_by(result, out, name)
         err.print(f"results: {target}  ({len(result.replications)} replications, seed {base_seed}, "
                   f"{result.wall_s:.1f} s)", highlight=False)
     if result.precision is not None and (not result.precision.reached or not (quiet or as_json)):

@@ -58,7 +58,7 @@ def test_cli_by_hour_prints_the_table_and_refuses_what_it_cannot_split(tmp_path)
     assert "conversations per 100 dials by segment" in text and "│ cold" in res.output
     res = runner.invoke(app, base + ["--by", "weekday", "--out", str(tmp_path / "c")])
     assert res.exit_code == 2 and not (tmp_path / "c").exists()
-    assert "--by 'weekday': choose hour, segment, time_zone or group" in res.output
+    assert "--by 'weekday': choose hour, local_hour, segment, time_zone, group" in res.output
 
 
 def test_local_hours_sum_to_their_zone_and_stay_in_the_calling_window(tmp_path):
@@ -117,3 +117,12 @@ def test_the_report_splits_by_segment_and_zone_and_names_each_zones_best_hour(tm
     best = html[html.index("id=best-hours-table"):]
     best = best[:best.index("</table>")]
     assert best.count("<tr><th scope=row>") == 3
+
+
+def test_several_breakdowns_in_one_run():
+    res = runner.invoke(app, ["run", str(SCENARIOS / "two_offices.toml"), "-n", "2", "--workers", "1",
+                              "--set", "calendar.days=1", "--set", "prospects.count=3000",
+                              "--by", "group", "--by", "local_hour", "--by", "group"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("connects per rep-hour by rep group") == 1  # asked twice, shown once
+    assert "by the prospect's local hour" in res.output

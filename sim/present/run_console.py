@@ -286,6 +286,21 @@ def print_breakdown(result, out: Console, dimension: str) -> None:
     out.print(table)
 
 
+BREAKDOWNS = ("hour", "local_hour", "segment", "time_zone", "group")  # dialsim run --by
+
+
+def print_breakdown_by(result, out: Console, name: str) -> None:
+    """The breakdown ``dialsim run --by NAME`` asks for (one of :data:`BREAKDOWNS`)."""
+    if name == "hour":
+        print_by_hour(result, out)
+    elif name == "local_hour":
+        print_local_hours(result, out)
+    elif name == "group":
+        print_group_breakdown(result, out)
+    else:
+        print_breakdown(result, out, name)
+
+
 def print_local_hours(result, out: Console) -> None:
     """The best hours to call in each time zone: per zone and prospect-local hour, the
     baseline strategy's dials per replication and outbound conversations per 100 dials
