@@ -12,6 +12,7 @@ import io
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -47,11 +48,37 @@ def _browser_or_skip():
     return browser, driver, webdriver
 
 
-def test_report_renders_in_headless_chromium(tmp_path):
+@contextmanager
+def loaded_page(page, tmp_path):
+    """A headless Chromium session on ``page`` (a file), once it and every image have
+    loaded; yields (session, [(alt, natural width, natural height)] of its images)."""
     browser, driver, webdriver = _browser_or_skip()
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    try:
+        session.set_page_load_timeout(60)
+        session.get(page.as_uri())
+        WebDriverWait(session, 30).until(
+            lambda s: s.execute_script(
+                "return document.readyState === 'complete' && "
+                "Array.from(document.images).every(i => i.complete)"))
+        images = session.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+        yield session, images
+    finally:
+        session.quit()
+
+
+def test_report_renders_in_headless_chromium(tmp_path):
+    _browser_or_skip()  # before simulating
+    from selenium.webdriver.common.by import By
 
     out = tmp_path / "run"
     runner = CliRunner()
@@ -64,21 +91,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert result.exit_code == 0, result.output
     report = out / "report.html"
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    try:
-        session.set_page_load_timeout(60)
-        session.get(report.as_uri())
-        WebDriverWait(session, 30).until(
-            lambda s: s.execute_script(
-                "return document.readyState === 'complete' && "
-                "Array.from(document.images).every(i => i.complete)"))
-        widths = session.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+    with loaded_page(report, tmp_path) as (session, widths):
         assert len(widths) == 4
         for alt, width, height in widths:
             assert width > 0 and height > 0, f"image {alt!r} did not decode"
@@ -89,8 +102,6 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert "The answer" in session.find_element(By.ID, "answer").text
         shot = tmp_path / "report.png"
         assert session.save_screenshot(str(shot))
-    finally:
-        session.quit()
     image = Image.open(io.BytesIO(shot.read_bytes()))
     image.load()
     assert image.size[0] >= 1000

@@ -5,7 +5,6 @@ Skips (fails under CI) like tests/test_report_browser.py when Chromium is missin
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
 
 import pyarrow.parquet as pq
@@ -15,17 +14,15 @@ from typer.testing import CliRunner
 from cli import app
 
 from .conftest import SCENARIOS
-from .test_report_browser import CHROMIUM_FLAGS, _browser_or_skip
+from .test_report_browser import _browser_or_skip, loaded_page
 
 pytestmark = pytest.mark.browser
 SMALL = ["--set", "calendar.days=1", "--set", "prospects.count=300", "--set", "team.reps=2"]
 
 
 def test_sweep_report_renders_in_headless_chromium(tmp_path):
-    browser, driver, webdriver = _browser_or_skip()
-    from selenium.webdriver.chrome.service import Service
+    _browser_or_skip()  # before simulating
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     out = tmp_path / "sweep"
     runner = CliRunner()
@@ -40,21 +37,7 @@ def test_sweep_report_renders_in_headless_chromium(tmp_path):
     ties = sum(tie)
     clear_wins = Counter(r["winner"] for r, t in zip(winners, tie) if not t)
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=tmp_path)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
-    try:
-        session.set_page_load_timeout(60)
-        session.get(report.as_uri())
-        WebDriverWait(session, 30).until(
-            lambda s: s.execute_script(
-                "return document.readyState === 'complete' && "
-                "Array.from(document.images).every(i => i.complete)"))
-        images = session.execute_script(
-            "return Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+    with loaded_page(report, tmp_path) as (session, images):
         assert len(images) == 1  # two swept keys: the winner map
         for alt, width, height in images:
             assert width > 0 and height > 0, f"image {alt!r} did not decode"
@@ -66,5 +49,3 @@ def test_sweep_report_renders_in_headless_chromium(tmp_path):
         for name, count in clear_wins.items():  # a tie is nobody's win
             assert f"{name} at {count} of 20 points" in body
         assert session.save_screenshot(str(tmp_path / "sweep_report.png"))
-    finally:
-        session.quit()
