@@ -37,6 +37,8 @@ from sim.analysis.compare import decide
 from sim.analysis.stats import t_interval
 from sim.errors import UserError
 from sim.experiment.designs import (
+    designed_manifest,
+    run_design_points,
     Base,
     Range,
     check_results_dir,
@@ -51,8 +53,7 @@ from sim.experiment.designs import (
 from sim.experiment.engine import select as select_engine
 from sim.experiment.sweep import check_out_dir
 from sim.scenario.schema import load_scenario
-from sim.store.results import (RESULTS_SCHEMA_VERSION, MANIFEST, command_line, environment_versions,
-                               write_json_atomic, write_parquet_atomic)
+from sim.store.results import MANIFEST, write_json_atomic, write_parquet_atomic
 
 TIE = "tie"
 NONE = "none"  # no strategy meets the constraints
@@ -209,8 +210,6 @@ def check_map_dir(plan: MapPlan, out_dir: Path, restart: bool) -> None:
 def run_map(plan: MapPlan, out_dir: Path, executor, *, restart: bool = False, run_points=None,
             executor_label: str = "local") -> MapOutcome:
     """Run the coarse grid, then refine cells whose corners disagree, ``depth`` times."""
-    from sim.experiment.sweep import run_sweep
-
     out_dir = Path(out_dir)
     started = time.perf_counter()
     check_map_dir(plan, out_dir, restart)
@@ -223,9 +222,7 @@ def run_map(plan: MapPlan, out_dir: Path, executor, *, restart: bool = False, ru
         (out_dir / MAP_FILE).unlink(missing_ok=True)
     manifest = _manifest(plan, executor, executor_label)
     write_json_atomic(jsonable(manifest), out_dir / MANIFEST)
-    if run_points is None:
-        def run_points(sweep, folder, ex, rs, label):
-            return run_sweep(sweep, folder, ex, restart=rs, executor_label=label)
+    run_points = run_points or run_design_points
     outcome = MapOutcome(out_dir, "interrupted")
     step = 2 ** plan.depth
     cells = [(i, j, step) for j in range(0, plan.steps, step) for i in range(0, plan.steps, step)]
@@ -308,30 +305,12 @@ def _unit(rng: Range, value: float) -> float:
 
 
 def _manifest(plan: MapPlan, executor, label: str) -> dict:
-    return {
-        "results_schema_version": RESULTS_SCHEMA_VERSION,
-        "kind": "map",
-        "status": "running",
-        "scenario": plan.base.scenario.name,
-        "scenario_source": str(plan.base.source),
-        "overrides": list(plan.base.overrides),
-        "x": plan.x.describe(),
-        "y": plan.y.describe(),
-        "grid": plan.grid,
-        "depth": plan.depth,
-        "lattice_steps": plan.steps,
-        "objective": plan.objective.describe(),
-        "seed": plan.base.seed,
-        "replications": plan.base.replications,
-        "strategies": list(plan.base.strategies),
-        "own_point": list(plan.own),
-        "marks": {name: list(xy) for name, xy in plan.marks.items()},
-        "versions": environment_versions(select_engine(warn=False).name),
-        "command": command_line(),
-        "executor": label,
-        "workers": executor.workers,
-        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    return designed_manifest(
+        "map", plan.base, executor, label,
+        x=plan.x.describe(), y=plan.y.describe(), grid=plan.grid, depth=plan.depth,
+        lattice_steps=plan.steps, objective=plan.objective.describe(),
+        replications=plan.base.replications, strategies=list(plan.base.strategies),
+        own_point=list(plan.own), marks={name: list(xy) for name, xy in plan.marks.items()})
 
 
 def map_schema(plan: MapPlan) -> pa.Schema:

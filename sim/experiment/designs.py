@@ -31,7 +31,7 @@ from sim.experiment.sweep import FIXED_KEYS, Parameter, Sweep, SweepSpec, point_
 from sim.experiment.sweep.design import _fingerprint, _make_point
 from sim.experiment.sweep.spec import _lookup_problem, _value_at
 from sim.scenario.schema import Scenario, load_scenario
-from sim.store.results import MANIFEST
+from sim.store.results import MANIFEST, RESULTS_SCHEMA_VERSION, command_line, environment_versions
 
 from sim.analysis.compare import values_by_strategy  # noqa: F401 (re-exported)
 @dataclass(frozen=True)
@@ -224,3 +224,36 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def designed_manifest(kind: str, base: Base, executor, label: str, **specific) -> dict:
+    """The manifest a designed evaluation (map, optimise, sensitivity) writes as it
+    starts: what every kind records (scenario, overrides, seed, versions, command,
+    executor, start time) around what is ``specific`` to the kind."""
+    import datetime
+
+    from sim.experiment.engine import select
+
+    return {
+        "results_schema_version": RESULTS_SCHEMA_VERSION,
+        "kind": kind,
+        "status": "running",
+        "scenario": base.scenario.name,
+        "scenario_source": str(base.source),
+        "overrides": list(base.overrides),
+        **specific,
+        "seed": base.seed,
+        "versions": environment_versions(select(warn=False).name),
+        "command": command_line(),
+        "executor": label,
+        "workers": executor.workers,
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run_design_points(sweep: Sweep, folder: Path, executor, restart: bool, label: str):
+    """Run a designed evaluation's points as a sweep in ``folder`` (the default runner
+    of map, optimise and sensitivity; tests pass their own)."""
+    from sim.experiment.sweep import run_sweep
+
+    return run_sweep(sweep, folder, executor, restart=restart, executor_label=label)

@@ -48,6 +48,8 @@ from sim.analysis.objective import Objective
 from sim.analysis.stats import paired_difference, t_interval, t_quantile
 from sim.errors import UserError
 from sim.experiment.designs import (
+    designed_manifest,
+    run_design_points,
     Base,
     check_results_dir,
     designed_sweep,
@@ -59,10 +61,8 @@ from sim.experiment.designs import (
 from sim.experiment.engine import select as select_engine
 from sim.experiment.sweep import Parameter, check_out_dir
 from sim.experiment.sweep.spec import _check_keys, _flatten, _grid_type, _non_empty
-from sim.model.strategies import SILENT_LABEL
 from sim.scenario.schema import validation_message
-from sim.store.results import (RESULTS_SCHEMA_VERSION, MANIFEST, command_line, environment_versions,
-                               write_json_atomic, write_parquet_atomic)
+from sim.store.results import MANIFEST, write_json_atomic, write_parquet_atomic
 
 SPACE_SCHEMA_VERSION = 1
 POLICY = "optimised"
@@ -295,8 +295,6 @@ def check_optimise_dir(plan: OptimisePlan, out_dir: Path, restart: bool) -> None
 
 def run_optimise(plan: OptimisePlan, out_dir: Path, executor, *, restart: bool = False,
                  run_points=None, executor_label: str = "local") -> OptimiseOutcome:
-    from sim.experiment.sweep import run_sweep
-
     out_dir = Path(out_dir)
     started = time.perf_counter()
     check_optimise_dir(plan, out_dir, restart)
@@ -308,9 +306,7 @@ def run_optimise(plan: OptimisePlan, out_dir: Path, executor, *, restart: bool =
         shutil.rmtree(out_dir / ROUNDS, ignore_errors=True)
     manifest = _manifest(plan, executor, executor_label)
     write_json_atomic(jsonable(manifest), out_dir / MANIFEST)
-    if run_points is None:
-        def run_points(sweep, folder, ex, rs, label):
-            return run_sweep(sweep, folder, ex, restart=rs, executor_label=label)
+    run_points = run_points or run_design_points
     search = plan.space.search
     outcome = OptimiseOutcome(out_dir, "interrupted")
     by_id = {c.cid: c for c in plan.candidates}
@@ -478,26 +474,12 @@ def _describe(outcome: OptimiseOutcome) -> dict | None:
 
 
 def _manifest(plan: OptimisePlan, executor, label: str) -> dict:
-    return {
-        "results_schema_version": RESULTS_SCHEMA_VERSION,
-        "kind": "optimise",
-        "status": "running",
-        "scenario": plan.base.scenario.name,
-        "scenario_source": str(plan.base.source),
-        "space_source": str(plan.source),
-        "space": plan.space.model_dump(mode="json"),
-        "overrides": list(plan.base.overrides),
-        "objective": plan.objective.describe(),
-        "candidates": len(plan.candidates),
-        "duplicate_policies_dropped": plan.dropped_duplicates,
-        "seed": plan.base.seed,
-        "builtins": list(plan.base.strategies),
-        "versions": environment_versions(select_engine(warn=False).name),
-        "command": command_line(),
-        "executor": label,
-        "workers": executor.workers,
-        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    return designed_manifest(
+        "optimise", plan.base, executor, label,
+        space_source=str(plan.source), space=plan.space.model_dump(mode="json"),
+        objective=plan.objective.describe(), candidates=len(plan.candidates),
+        duplicate_policies_dropped=plan.dropped_duplicates,
+        builtins=list(plan.base.strategies))
 
 
 CANDIDATE_COLUMNS = (

@@ -31,6 +31,8 @@ import pyarrow as pa
 
 from sim.errors import UserError
 from sim.experiment.designs import (
+    designed_manifest,
+    run_design_points,
     Base,
     Range,
     check_results_dir,
@@ -44,8 +46,7 @@ from sim.experiment.designs import (
 )
 from sim.experiment.engine import select as select_engine
 from sim.experiment.sweep import Sweep, check_out_dir
-from sim.store.results import (RESULTS_SCHEMA_VERSION, MANIFEST, command_line, environment_versions,
-                               write_json_atomic, write_parquet_atomic)
+from sim.store.results import MANIFEST, write_json_atomic, write_parquet_atomic
 
 METHODS = ("morris", "sobol")
 DEFAULT_SIZE = {"morris": 10, "sobol": 64}
@@ -170,8 +171,6 @@ def run_sensitivity(plan: SensitivityPlan, out_dir: Path, executor, *, restart: 
     ``run_points(sweep, folder, executor, restart, label)`` runs the sweep (with a
     progress bar in the CLI); default: :func:`sim.experiment.sweep.run_sweep`.
     """
-    from sim.experiment.sweep import run_sweep
-
     out_dir = Path(out_dir)
     started = time.perf_counter()
     check_sensitivity_dir(plan, out_dir, restart)
@@ -179,9 +178,7 @@ def run_sensitivity(plan: SensitivityPlan, out_dir: Path, executor, *, restart: 
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(plan, executor, executor_label)
     write_json_atomic(manifest, out_dir / MANIFEST)
-    if run_points is None:
-        def run_points(sweep, folder, ex, rs, label):
-            return run_sweep(sweep, folder, ex, restart=rs, executor_label=label)
+    run_points = run_points or run_design_points
     try:
         outcome = run_points(plan.sweep, out_dir / EVALUATIONS, executor, restart, executor_label)
     except BaseException:
@@ -214,33 +211,15 @@ def run_sensitivity(plan: SensitivityPlan, out_dir: Path, executor, *, restart: 
 
 
 def _manifest(plan: SensitivityPlan, executor, label: str) -> dict:
-    return {
-        "results_schema_version": RESULTS_SCHEMA_VERSION,
-        "kind": "sensitivity",
-        "status": "running",
-        "scenario": plan.base.scenario.name,
-        "scenario_source": str(plan.base.source),
-        "overrides": list(plan.base.overrides),
-        "method": plan.method,
-        "size": plan.size,
-        "design_seed": plan.design_seed,
-        "morris_levels": MORRIS_LEVELS if plan.method == "morris" else None,
-        "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
-        "metric": plan.metric,
-        "ranges": [r.describe() for r in plan.ranges],
-        "points": len(plan.sweep.points),
-        "seed": plan.base.seed,
-        "replications": plan.base.replications,
-        "strategies": list(plan.base.strategies),
-        "outputs": [{"output": name, "kind": kind} for name, kind, _ in plan.outputs],
-        "evaluations": EVALUATIONS,
-        "fingerprint": plan.sweep.fingerprint,
-        "versions": environment_versions(select_engine(warn=False).name),
-        "command": command_line(),
-        "executor": label,
-        "workers": executor.workers,
-        "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    return designed_manifest(
+        "sensitivity", plan.base, executor, label,
+        method=plan.method, size=plan.size, design_seed=plan.design_seed,
+        morris_levels=MORRIS_LEVELS if plan.method == "morris" else None,
+        bootstrap_resamples=BOOTSTRAP_RESAMPLES, metric=plan.metric,
+        ranges=[r.describe() for r in plan.ranges], points=len(plan.sweep.points),
+        replications=plan.base.replications, strategies=list(plan.base.strategies),
+        outputs=[{"output": name, "kind": kind} for name, kind, _ in plan.outputs],
+        evaluations=EVALUATIONS, fingerprint=plan.sweep.fingerprint)
 
 
 def _outputs(plan: SensitivityPlan, folder: Path) -> dict[str, np.ndarray]:
