@@ -37,20 +37,20 @@ from sim.analysis.compare import decide
 from sim.analysis.stats import t_interval
 from sim.errors import UserError
 from sim.experiment.designs import (
-    designed_manifest,
-    run_design_points,
     Base,
     Range,
+    begin_designed_run,
     check_results_dir,
+    designed_manifest,
     designed_sweep,
     first_invalid,
     jsonable,
     load_base,
     parse_range,
     point_rows,
+    run_design_points,
     values_by_strategy,
 )
-from sim.experiment.engine import select as select_engine
 from sim.experiment.sweep import check_out_dir
 from sim.scenario.schema import load_scenario
 from sim.store.results import MANIFEST, write_json_atomic, write_parquet_atomic
@@ -213,15 +213,8 @@ def run_map(plan: MapPlan, out_dir: Path, executor, *, restart: bool = False, ru
     out_dir = Path(out_dir)
     started = time.perf_counter()
     check_map_dir(plan, out_dir, restart)
-    select_engine()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if restart:
-        import shutil
-
-        shutil.rmtree(out_dir / ROUNDS, ignore_errors=True)
-        (out_dir / MAP_FILE).unlink(missing_ok=True)
-    manifest = _manifest(plan, executor, executor_label)
-    write_json_atomic(jsonable(manifest), out_dir / MANIFEST)
+    manifest = begin_designed_run(out_dir, _manifest(plan, executor, executor_label), restart,
+                                  (ROUNDS, MAP_FILE))
     run_points = run_points or run_design_points
     outcome = MapOutcome(out_dir, "interrupted")
     step = 2 ** plan.depth

@@ -257,3 +257,27 @@ def run_design_points(sweep: Sweep, folder: Path, executor, restart: bool, label
     from sim.experiment.sweep import run_sweep
 
     return run_sweep(sweep, folder, executor, restart=restart, executor_label=label)
+
+
+def begin_designed_run(out_dir: Path, manifest: dict, restart: bool = False,
+                       discard: tuple[str, ...] = ()) -> dict:
+    """Start a designed evaluation in ``out_dir`` (already checked): choose the kernel
+    build (a bad DIALSIM_ENGINE fails here, before anything is written), make the
+    folder, on ``restart`` remove what an earlier run of it wrote (``discard``: names
+    inside it), and write ``manifest`` as running. Returns the manifest."""
+    import shutil
+
+    from sim.experiment.engine import select
+    from sim.store.atomic import write_json_atomic
+
+    select()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if restart:
+        for name in discard:
+            path = out_dir / name
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+    write_json_atomic(jsonable(manifest), out_dir / MANIFEST)
+    return manifest

@@ -48,17 +48,17 @@ from sim.analysis.objective import Objective
 from sim.analysis.stats import paired_difference, t_interval, t_quantile
 from sim.errors import UserError
 from sim.experiment.designs import (
-    designed_manifest,
-    run_design_points,
     Base,
+    begin_designed_run,
     check_results_dir,
+    designed_manifest,
     designed_sweep,
     jsonable,
     load_base,
     point_rows,
+    run_design_points,
     values_by_strategy,
 )
-from sim.experiment.engine import select as select_engine
 from sim.experiment.sweep import Parameter, check_out_dir
 from sim.experiment.sweep.spec import _check_keys, _flatten, _grid_type, _non_empty
 from sim.scenario.schema import validation_message
@@ -298,14 +298,8 @@ def run_optimise(plan: OptimisePlan, out_dir: Path, executor, *, restart: bool =
     out_dir = Path(out_dir)
     started = time.perf_counter()
     check_optimise_dir(plan, out_dir, restart)
-    select_engine()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if restart:
-        import shutil
-
-        shutil.rmtree(out_dir / ROUNDS, ignore_errors=True)
-    manifest = _manifest(plan, executor, executor_label)
-    write_json_atomic(jsonable(manifest), out_dir / MANIFEST)
+    manifest = begin_designed_run(out_dir, _manifest(plan, executor, executor_label), restart,
+                                  (ROUNDS,))
     run_points = run_points or run_design_points
     search = plan.space.search
     outcome = OptimiseOutcome(out_dir, "interrupted")

@@ -31,20 +31,20 @@ import pyarrow as pa
 
 from sim.errors import UserError
 from sim.experiment.designs import (
-    designed_manifest,
-    run_design_points,
     Base,
     Range,
+    begin_designed_run,
     check_results_dir,
+    designed_manifest,
     designed_sweep,
     first_invalid,
     jsonable,
     load_base,
     parse_ranges,
     point_rows,
+    run_design_points,
     values_by_strategy,
 )
-from sim.experiment.engine import select as select_engine
 from sim.experiment.sweep import Sweep, check_out_dir
 from sim.store.results import MANIFEST, write_json_atomic, write_parquet_atomic
 
@@ -174,10 +174,7 @@ def run_sensitivity(plan: SensitivityPlan, out_dir: Path, executor, *, restart: 
     out_dir = Path(out_dir)
     started = time.perf_counter()
     check_sensitivity_dir(plan, out_dir, restart)
-    select_engine()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _manifest(plan, executor, executor_label)
-    write_json_atomic(manifest, out_dir / MANIFEST)
+    manifest = begin_designed_run(out_dir, _manifest(plan, executor, executor_label))
     run_points = run_points or run_design_points
     try:
         outcome = run_points(plan.sweep, out_dir / EVALUATIONS, executor, restart, executor_label)
