@@ -37,3 +37,12 @@ def test_fresh_process_measurement_reports_the_call_log(bench):
     assert out["dials"] > 0
     assert out["call_log_rows"] >= out["dials"]  # every dial, plus inbound and return calls
     assert out["peak_rss_mb"] >= out["rss_ready_mb"] > 0
+
+
+def test_peak_rss_is_the_median_of_fresh_processes(bench, monkeypatch):
+    peaks = iter([130.0, 110.0, 150.0])
+    monkeypatch.setattr(bench, "in_fresh_process",
+                        lambda spec: {"peak_rss_mb": next(peaks), "spec": spec})
+    out = bench.peak_of_fresh_processes({"overrides": TINY}, 3)
+    assert out["peak_rss_mb"] == 130.0  # the median, not the first or the least
+    assert out["peak_rss_mb_runs"] == [110.0, 130.0, 150.0]

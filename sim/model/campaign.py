@@ -199,20 +199,19 @@ class Campaign:
         env = self.env
         for r in range(self.reps):
             self.procs.append(env.process(self.kernel_module.rep_shifts(self.kernel, r)))
-        if self.callerid is not None or self.on_day is not None:
-            env.process(self._end_of_days())
-        env.run()  # reps stop after their last shift; no callback is set past the end
-        return self.metrics()
-
-    def _end_of_days(self):
-        """Close each day's caller-ID counts (spam labels are decided overnight) and
-        report progress; neither touches what the reps do."""
-        for day in range(self.days):  # at the end of each working day
-            yield self.env.timeout((self.work_day[day] + 1) * DAY_S - 1.0 - self.env.now)
+        for day in range(self.days):
+            # the end of each working day (a second before midnight): close the day's
+            # caller-ID counts (spam labels are decided overnight) and report progress;
+            # neither touches what the reps do. (Run in steps, not as a process: a
+            # process would sit in simpy's event queue all run long, and every dial's
+            # push and pop would pay for it.)
+            env.run(until=(self.work_day[day] + 1) * DAY_S - 1.0)
             if self.callerid is not None:
                 self.callerid.end_of_day(day)
             if self.on_day is not None:
                 self.on_day(day + 1)
+        env.run()  # reps stop after their last shift; no callback is set past the end
+        return self.metrics()
 
     # ------------------------------------------------------------------ results
     def metrics(self) -> dict:

@@ -1222,6 +1222,7 @@ class Kernel:
         return INF
 
     @cython.cfunc
+    @cython.exceptval(check=False)  # cannot raise; -1 ("none due") is common: no error check
     def _retry_pop_due(self, now: cython.double) -> cython.Py_ssize_t:
         """Take the first prospect off the retry list if it is due at ``now``, else -1."""
         head: cython.int = self._head()

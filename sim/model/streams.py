@@ -273,8 +273,11 @@ class DrawTable:
             new = min(self.count, max(count, done + self.BLOCK))
             for col, dist, scale, rng in self._streams_of(a):
                 size = new - done
-                array[a, done:new, col] = (dist.sample(rng, size) * scale if dist is not None
-                                           else rng.random(size))
+                if dist is None:
+                    values = rng.random(size)
+                else:  # (times 1.0 would only copy)
+                    values = dist.sample(rng, size) if scale == 1.0 else dist.sample(rng, size) * scale
+                array[a, done:new, col] = values
             self.drawn_by_attempt[a] = new
 
     def flat(self) -> memoryview:
