@@ -37,6 +37,8 @@ def test_fresh_process_measurement_reports_the_call_log(bench):
     assert out["dials"] > 0
     assert out["call_log_rows"] >= out["dials"]  # every dial, plus inbound and return calls
     assert out["peak_rss_mb"] >= out["rss_ready_mb"] > 0
+    assert 0 < out["draws_mb"] < out["peak_rss_mb"]  # the world's draws, weighed after the run
+    assert isinstance(out["huge_pages_off"], bool)
 
 
 def test_peak_rss_is_the_median_of_fresh_processes(bench, monkeypatch):
@@ -46,3 +48,14 @@ def test_peak_rss_is_the_median_of_fresh_processes(bench, monkeypatch):
     out = bench.peak_of_fresh_processes({"overrides": TINY}, 3)
     assert out["peak_rss_mb"] == 130.0  # the median, not the first or the least
     assert out["peak_rss_mb_runs"] == [110.0, 130.0, 150.0]
+
+
+def test_versus_measures_a_tree_with_its_own_bench():
+    spec = importlib.util.spec_from_file_location("dialsim_versus", BENCH.parent / "versus.py")
+    versus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(versus)
+    import sys
+
+    out = versus.measure(BENCH.parent.parent, Path(sys.executable), replications=1, repeats=1)
+    assert out["dials"] > 0 and out["ratio"] > 0
+    assert out["model_cpu_s"] > 0 and out["floor_cpu_s"] > 0
