@@ -3,16 +3,19 @@
 The model/floor ratio depends on the machine's state as well as on the code: the
 floor alone varies by ~5% from one minute to the next on a shared 2-core VM. To say
 whether a change made the model faster or slower than an earlier version, both are
-measured in the same session, alternately, each in a fresh process with its own
-build and its own bench (``model_vs_floor`` of that commit's ``bench/run.py``: the
-same baseline scenario, seeds and floor).
+measured in the same session, in pairs, each in a fresh process with its own build
+and its own bench (``model_vs_floor`` of that commit's ``bench/run.py``: the same
+baseline scenario, seeds and floor). Which of the two runs first alternates from one
+pair to the next: the second run of a pair measured ~2% higher than the first when the
+order was fixed, even with the same code on both sides (``--control`` shows it).
 
-    .venv/bin/python bench/versus.py 8d778c9            # 5 pairs, then the medians
-    .venv/bin/python bench/versus.py 8d778c9 --pairs 9
+    .venv/bin/python bench/versus.py 8d778c9            # 6 pairs, then the medians
+    .venv/bin/python bench/versus.py 8d778c9 --pairs 10
+    .venv/bin/python bench/versus.py HEAD --control     # the method against itself
 
 The earlier commit is checked out into a temporary git worktree with its own
 virtual environment (installed with uv when there is one, else pip); both are removed
-afterwards. docs/performance.md records what this printed.
+afterwards, also when interrupted. docs/performance.md records what this printed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,54 +43,73 @@ print(json.dumps({{key: r[key] for key in ("ratio", "model_cpu_s", "floor_cpu_s"
 """
 
 
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run ``command``; if it fails, say so in one line (with its last error line), exit 2."""
+    out = subprocess.run(command, capture_output=True, text=True, **kwargs)
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["(no message)"])[-1]
+        print(f"versus: {' '.join(command[:4])} ... failed: {last}", file=sys.stderr)
+        raise SystemExit(2)
+    return out
+
+
 def measure(tree: Path, python: Path, replications: int = 4, repeats: int = 5) -> dict:
     """``tree``'s own model_vs_floor, run by ``python`` in a fresh process."""
     code = MEASURE.format(replications=replications, repeats=repeats)
-    out = subprocess.run([str(python), "-c", code], cwd=tree, check=True,
-                         capture_output=True, text=True)
+    out = run([str(python), "-c", code], cwd=tree)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def build(rev: str, where: Path) -> Path:
     """A worktree of ``rev`` at ``where`` with its package installed; its python."""
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev],
-                   check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "venv", str(where / ".venv")], check=True)
+    run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev])
+    run([sys.executable, "-m", "venv", str(where / ".venv")])
     python = where / ".venv" / "bin" / "python"
     uv = shutil.which("uv")
-    install = ([uv, "pip", "install", "--python", str(python), "-q", "-e", ".[dev]"] if uv else
-               [str(python), "-m", "pip", "install", "-q", "-e", ".[dev]"])
-    subprocess.run(install, cwd=where, check=True)
+    run([uv, "pip", "install", "--python", str(python), "-q", "-e", ".[dev]"] if uv else
+        [str(python), "-m", "pip", "install", "-q", "-e", ".[dev]"], cwd=where)
     return python
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the earlier commit (anything git understands)")
-    parser.add_argument("--pairs", type=int, default=5, help="alternating measurements of each")
+    parser.add_argument("--pairs", type=int, default=6, help="pairs of measurements (default 6)")
+    parser.add_argument("--control", action="store_true",
+                        help="measure this tree against itself (the method's own bias)")
     args = parser.parse_args(argv)
+    # a terminated run (a CI timeout) still removes its worktree and build
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     here = Path(sys.executable)
+    theirs_name = "this tree" if args.control else args.rev
+    names = (theirs_name + " (a)", "this tree (b)") if args.control else (args.rev, "this tree")
     with tempfile.TemporaryDirectory(prefix="dialsim-versus-") as tmp:
         tree = Path(tmp) / "tree"
         try:
-            print(f"building {args.rev} in a temporary worktree ...", file=sys.stderr, flush=True)
-            theirs = build(args.rev, tree)
-            rows = []
+            if args.control:
+                sides = ((names[0], ROOT, here), (names[1], ROOT, here))
+            else:
+                print(f"building {args.rev} in a temporary worktree ...", file=sys.stderr, flush=True)
+                sides = ((names[0], tree, build(args.rev, tree)), (names[1], ROOT, here))
+            ratios = {name: [] for name in names}
             for pair in range(args.pairs):
-                for name, path, python in ((args.rev, tree, theirs), ("this tree", ROOT, here)):
+                for name, path, python in (sides if pair % 2 == 0 else sides[::-1]):
                     r = measure(path, python)
-                    rows.append((name, r))
-                    print(f"{pair + 1:>2}  {name:<12} ratio {r['ratio']:.3f}  model "
+                    ratios[name].append(r["ratio"])
+                    print(f"{pair + 1:>2}  {name:<16} ratio {r['ratio']:.3f}  model "
                           f"{r['model_cpu_s'] * 1e3:6.1f} ms  floor {r['floor_cpu_s'] * 1e3:6.1f} ms  "
                           f"{r['dials']:,} dials", flush=True)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                           capture_output=True)
-    medians = {name: statistics.median(r["ratio"] for n, r in rows if n == name)
-               for name in (args.rev, "this tree")}
-    wins = sum(b["ratio"] > a["ratio"] for (_, a), (_, b) in zip(rows[0::2], rows[1::2]))
-    print(f"median ratio: {args.rev} {medians[args.rev]:.3f}, this tree {medians['this tree']:.3f}; "
-          f"this tree ahead in {wins} of {args.pairs} pairs")
+            if not args.control:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                               capture_output=True)
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "prune"], capture_output=True)
+    first, second = (ratios[name] for name in names)
+    ahead = sum(b > a for a, b in zip(first, second))
+    print(f"median ratio: {names[0]} {statistics.median(first):.3f} "
+          f"({min(first):.3f}-{max(first):.3f}), {names[1]} {statistics.median(second):.3f} "
+          f"({min(second):.3f}-{max(second):.3f}); {names[1]} ahead in {ahead} of {args.pairs} pairs; "
+          f"median of the pairs' ratios {statistics.median(b / a for a, b in zip(first, second)):.3f}")
     return 0
 
 

@@ -55,11 +55,25 @@ def test_a_row_group_per_batch_and_never_more_than_a_batch_held(tmp_path):
     assert groups == math.ceil(len(ROWS) / 4)
 
 
-def test_a_value_outside_its_column_type_is_refused(tmp_path):
+@pytest.mark.parametrize("bad", [
+    {4: 40_000},  # attempt is int16: never written wrapped around
+    {3: 2**31},  # prospect is int32
+    {11: 128},  # phone_number is int8
+    {7: None},  # message_id must be a number
+])
+def test_a_value_outside_its_column_type_is_refused_and_the_log_stays_whole(tmp_path, bad):
     writer = CallLogWriter(tmp_path / "calls.parquet", "always", 0)
-    with pytest.raises(OverflowError):  # attempt is int16: never written wrapped around
-        writer.append(0.0, 0, 0, 1, 40_000, "outbound", "no_answer", -1, 0.0, 0.0, 0.0, 1)
-    writer.close()
+    writer.append(*ROWS[0])
+    row = list(ROWS[1])
+    for index, value in bad.items():
+        row[index] = value
+    with pytest.raises(ValueError, match="calls.parquet: call 2 does not fit the call-log schema"):
+        writer.append(*row)
+    writer.append(*ROWS[2])
+    writer.close()  # the rows before and after the refused one are written, aligned
+    table = pq.read_table(tmp_path / "calls.parquet")
+    assert table.column("attempt").to_pylist() == [ROWS[0][4], ROWS[2][4]]
+    assert table.column("time_s").to_pylist() == [ROWS[0][0], ROWS[2][0]]
 
 
 def test_an_unwritable_folder_is_one_line(tmp_path):

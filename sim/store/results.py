@@ -268,18 +268,24 @@ class CallLogWriter:
 
     def append(self, time_s, rep, line, prospect, attempt, direction, outcome, message_id,
                ring_s, talk_s, rep_busy_s, phone_number=1):
-        self._time(time_s)
-        self._rep(rep)
-        self._line(line)
-        self._prospect(prospect)
-        self._attempt(attempt)
-        self._direction(direction)
-        self._outcome(outcome)
-        self._message(message_id)
-        self._ring(ring_s)
-        self._talk(talk_s)
-        self._busy(rep_busy_s)
-        self._number(phone_number)
+        try:
+            self._time(time_s)
+            self._rep(rep)
+            self._line(line)
+            self._prospect(prospect)
+            self._attempt(attempt)
+            self._direction(direction)
+            self._outcome(outcome)
+            self._message(message_id)
+            self._ring(ring_s)
+            self._talk(talk_s)
+            self._busy(rep_busy_s)
+            self._number(phone_number)
+        except (OverflowError, TypeError) as exc:  # a value its column cannot hold
+            for buffer in self._cols.values():  # drop the row's first columns: the rows
+                del buffer[self._pending:]      # before it stay whole and are written
+            raise ValueError(f"{self.path.name}: call {self.rows + self._pending + 1} "
+                             f"does not fit the call-log schema ({exc})") from None
         self._pending += 1
         if self._pending >= self.batch_rows:
             self.flush()
