@@ -273,10 +273,9 @@ class DrawTable:
             new = min(self.count, max(count, done + self.BLOCK))
             for col, dist, scale, rng in self._streams_of(a):
                 size = new - done
-                if dist is None:
-                    values = rng.random(size)
-                else:  # (times 1.0 would only copy)
-                    values = dist.sample(rng, size) if scale == 1.0 else dist.sample(rng, size) * scale
+                values = rng.random(size) if dist is None else dist.sample(rng, size)
+                if scale != 1.0:  # (hours to seconds; times 1.0 would only copy)
+                    values = values * scale
                 array[a, done:new, col] = values
             self.drawn_by_attempt[a] = new
 
