@@ -244,9 +244,9 @@ def in_fresh_process(spec: dict) -> dict:
 
 
 def peak_of_fresh_processes(spec: dict, times: int) -> dict:
-    """The run of ``spec`` with the median peak RSS of ``times`` fresh processes: with
-    transparent huge pages one process's peak varies by ~15 MB here (2 MB pages are
-    committed whole), enough to move a ratio of two peaks by 0.1."""
+    """The run of ``spec`` with the median peak RSS of ``times`` fresh processes (one
+    process's peak is not a measurement: with huge pages on it moved by ~15 MB here,
+    enough to move a ratio of two peaks by 0.1; they are off in each child now)."""
     runs = sorted((in_fresh_process(spec) for _ in range(times)), key=lambda run: run["peak_rss_mb"])
     return {**runs[len(runs) // 2], "peak_rss_mb_runs": [run["peak_rss_mb"] for run in runs]}
 
